@@ -1,0 +1,76 @@
+#include "cli/options.h"
+
+#include <charconv>
+#include <iostream>
+
+#include "base/error.h"
+#include "base/text.h"
+#include "base/version.h"
+
+namespace thinmeta::cli {
+
+command_line::command_line(std::string name, std::string usage)
+    : name_(std::move(name)), usage_(std::move(usage)), visible_("Options")
+{
+	visible_.add_options()("help,h", "print this help and exit")("version,V", "print the version and exit");
+}
+
+bool command_line::parse(int argc, char** argv)
+{
+	po::options_description all;
+	all.add(visible_);
+	all.add_options()("input", po::value<std::vector<std::string>>(), "positional arguments");
+	po::positional_options_description pos;
+	pos.add("input", -1);
+
+	auto parsed = po::command_line_parser(argc, argv)
+	                  .options(all)
+	                  .positional(pos)
+	                  .style(po::command_line_style::unix_style)
+	                  .run();
+	po::store(parsed, vm_);
+	po::notify(vm_);
+
+	if (has("help")) {
+		print_usage(std::cout);
+		return false;
+	}
+	if (has("version")) {
+		std::cout << version << "\n";
+		return false;
+	}
+	if (positionals().size() > static_cast<size_t>(max_positionals_))
+		throw po::error(cat("unexpected argument '", positionals()[max_positionals_], "'"));
+	return true;
+}
+
+std::vector<std::string> command_line::positionals() const
+{
+	if (!has("input"))
+		return {};
+	return vm_["input"].as<std::vector<std::string>>();
+}
+
+std::string command_line::single_input(const char* what) const
+{
+	auto p = positionals();
+	if (p.empty())
+		throw po::error(cat("no input given: name ", what));
+	return p.front();
+}
+
+void command_line::print_usage(std::ostream& out) const
+{
+	out << "Usage: " << name_ << " " << usage_ << "\n" << visible_;
+}
+
+uint64_t parse_number(const std::string& text, const std::string& option)
+{
+	uint64_t v = 0;
+	auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+	if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size())
+		throw po::error(cat("option ", option, ": '", text, "' is not a non-negative whole number"));
+	return v;
+}
+
+}
