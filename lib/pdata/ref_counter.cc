@@ -1,0 +1,49 @@
+#include "pdata/ref_counter.h"
+
+#include <cstring>
+
+namespace thinmeta::pdata {
+
+ref_counter::ref_counter(uint64_t nr_blocks)
+    : nr_blocks_(nr_blocks), chunks_((nr_blocks + chunk_size - 1) / chunk_size)
+{
+}
+
+void ref_counter::inc(uint64_t b, uint32_t by)
+{
+	auto& chunk = chunks_[b >> chunk_bits];
+	if (!chunk) {
+		chunk = std::make_unique<uint8_t[]>(chunk_size);
+		std::memset(chunk.get(), 0, chunk_size);
+		++nr_chunks_used_;
+	}
+	uint8_t& c = chunk[b & (chunk_size - 1)];
+	if (c != spilled && uint32_t(c) + by < spilled) {
+		c = static_cast<uint8_t>(c + by);
+		return;
+	}
+	if (c != spilled) {
+		large_[b] = c;
+		c = spilled;
+	}
+	uint32_t& big = large_[b];
+	big = (big > UINT32_MAX - by) ? UINT32_MAX : big + by;
+}
+
+uint32_t ref_counter::get(uint64_t b) const
+{
+	const auto& chunk = chunks_[b >> chunk_bits];
+	if (!chunk)
+		return 0;
+	uint8_t c = chunk[b & (chunk_size - 1)];
+	if (c != spilled)
+		return c;
+	return large_.at(b);
+}
+
+uint64_t ref_counter::memory_used() const
+{
+	return chunks_.size() * sizeof(chunks_[0]) + nr_chunks_used_ * chunk_size + large_.size() * 32;
+}
+
+}

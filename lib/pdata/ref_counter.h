@@ -1,0 +1,37 @@
+// Reference counts for a large, sparsely used range of blocks in about one
+// byte per block: chunks of counts are allocated when first touched, and the
+// rare counts of 255 or more spill into a small map. What checkers and
+// builders use to recount data blocks without a map entry per block.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace thinmeta::pdata {
+
+class ref_counter {
+public:
+	explicit ref_counter(uint64_t nr_blocks = 0);
+
+	uint64_t size() const { return nr_blocks_; }
+	// Counts for blocks past size() are not kept: callers check the range.
+	void inc(uint64_t b, uint32_t by = 1);
+	uint32_t get(uint64_t b) const;
+	// Bytes held, for memory accounting in benchmarks.
+	uint64_t memory_used() const;
+
+	static constexpr unsigned chunk_bits = 16;
+	static constexpr uint64_t chunk_size = uint64_t(1) << chunk_bits;
+
+private:
+	static constexpr uint8_t spilled = 255;
+
+	uint64_t nr_blocks_;
+	std::vector<std::unique_ptr<uint8_t[]>> chunks_;
+	std::unordered_map<uint64_t, uint32_t> large_;
+	uint64_t nr_chunks_used_ = 0;
+};
+
+}

@@ -1,0 +1,45 @@
+#include <catch2/catch.hpp>
+
+#include "pdata/ref_counter.h"
+
+using thinmeta::pdata::ref_counter;
+
+TEST_CASE("ref_counter counts each block independently", "[ref_counter]")
+{
+	ref_counter c(1'000'000);
+	CHECK(c.get(0) == 0);
+	CHECK(c.get(999'999) == 0);
+	c.inc(5);
+	c.inc(5);
+	c.inc(999'999, 3);
+	CHECK(c.get(5) == 2);
+	CHECK(c.get(4) == 0);
+	CHECK(c.get(6) == 0);
+	CHECK(c.get(999'999) == 3);
+}
+
+TEST_CASE("ref_counter keeps counts past one byte", "[ref_counter]")
+{
+	ref_counter c(100);
+	for (int i = 0; i < 300; ++i)
+		c.inc(7);
+	CHECK(c.get(7) == 300);
+	c.inc(8, 254);
+	CHECK(c.get(8) == 254);
+	c.inc(8);
+	CHECK(c.get(8) == 255);
+	c.inc(8, 1'000'000);
+	CHECK(c.get(8) == 1'000'255);
+}
+
+TEST_CASE("ref_counter allocates only the chunks it touches", "[ref_counter]")
+{
+	uint64_t huge = uint64_t(1) << 34;
+	ref_counter c(huge);
+	uint64_t empty = c.memory_used();
+	c.inc(huge - 1);
+	c.inc(huge / 2);
+	CHECK(c.get(huge - 1) == 1);
+	CHECK(c.get(huge / 2) == 1);
+	CHECK(c.memory_used() == empty + 2 * ref_counter::chunk_size);
+}
