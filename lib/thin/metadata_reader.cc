@@ -57,14 +57,8 @@ superblock read_superblock(const io::block_device& dev, block_address where)
 	io::aligned_buffer buf(1);
 	dev.read_block(where, buf.data());
 	std::string fault = check_superblock(buf.data(), where);
-	if (!fault.empty()) {
-		std::string hint;
-		if (looks_like_xml(buf.data()))
-			hint = " (this looks like an XML dump: use thin_restore to turn it into metadata)";
-		else if (std::all_of(buf.data(), buf.data() + block_size, [](uint8_t c) { return c == 0; }))
-			hint = " (the block is all zeros: this is not thin-pool metadata, or it was never formatted)";
-		throw error(cat(dev.path(), ": superblock at block ", where, ": ", fault, hint));
-	}
+	if (!fault.empty())
+		throw error(cat(dev.path(), ": superblock at block ", where, ": ", fault, superblock_fault_hint(buf.data())));
 	return superblock::decode(buf.data());
 }
 

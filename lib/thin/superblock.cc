@@ -1,5 +1,6 @@
 #include "thin/superblock.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
@@ -64,6 +65,12 @@ void superblock::encode(uint8_t* b) const
 	pdata::seal_block(b, pdata::block_kind::superblock);
 }
 
+void set_superblock_flags(uint8_t* block, uint32_t flags)
+{
+	store_le32(block + off::flags, flags);
+	pdata::seal_block(block, pdata::block_kind::superblock);
+}
+
 std::string check_superblock(const uint8_t* block, block_address where)
 {
 	using pdata::block_kind;
@@ -92,6 +99,19 @@ bool looks_like_xml(const uint8_t* block)
 	while (i < 64 && std::isspace(block[i]))
 		++i;
 	return block[i] == '<';
+}
+
+}
+
+namespace thinmeta::thin {
+
+std::string superblock_fault_hint(const uint8_t* block)
+{
+	if (looks_like_xml(block))
+		return " (this looks like an XML dump: thin_restore turns a dump into metadata)";
+	if (std::all_of(block, block + block_size, [](uint8_t c) { return c == 0; }))
+		return " (the block is all zeros: this is not thin-pool metadata, or it was never formatted)";
+	return {};
 }
 
 }

@@ -43,6 +43,10 @@ struct superblock {
 	void encode(uint8_t* block) const;
 };
 
+// Rewrites the flags of an encoded superblock in place and reseals it,
+// leaving every other byte as it was.
+void set_superblock_flags(uint8_t* block, uint32_t flags);
+
 // What is wrong with the superblock stored at `where`: checksum, magic,
 // self-location, block size, feature flags. Empty when it is sound.
 std::string check_superblock(const uint8_t* block, block_address where);
@@ -50,5 +54,9 @@ std::string check_superblock(const uint8_t* block, block_address where);
 // True when the block looks like text (XML) rather than metadata: used to
 // tell users they passed a dump where a metadata image was expected.
 bool looks_like_xml(const uint8_t* block);
+
+// For a block that failed as a superblock: a parenthesised hint at what the
+// user gave us instead (an XML dump, an all-zero device), or "".
+std::string superblock_fault_hint(const uint8_t* block);
 
 }

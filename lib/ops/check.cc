@@ -1,0 +1,316 @@
+#include "ops/check.h"
+
+#include <algorithm>
+
+#include "base/endian.h"
+#include "base/error.h"
+#include "base/text.h"
+#include "io/aligned_buffer.h"
+#include "io/block_device.h"
+#include "ops/check_findings.h"
+#include "ops/reference_walk.h"
+#include "ops/space_map_check.h"
+#include "thin/block_time.h"
+#include "thin/superblock.h"
+
+namespace thinmeta::ops {
+
+namespace {
+
+using thin::superblock;
+
+constexpr uint32_t min_data_block_size = 128;
+constexpr uint32_t max_data_block_size = 2097152;
+
+class metadata_counts final : public expected_counts {
+public:
+	explicit metadata_counts(const std::vector<uint32_t>& counts) : counts_(counts) {}
+	void get(uint64_t first, uint32_t n, uint32_t* out) const override
+	{
+		std::copy_n(counts_.begin() + static_cast<ptrdiff_t>(first), n, out);
+	}
+
+private:
+	const std::vector<uint32_t>& counts_;
+};
+
+class data_counts final : public expected_counts {
+public:
+	explicit data_counts(const pdata::ref_counter& counts) : counts_(counts) {}
+	void get(uint64_t first, uint32_t n, uint32_t* out) const override
+	{
+		for (uint32_t i = 0; i < n; ++i)
+			out[i] = counts_.get(first + i);
+	}
+
+private:
+	const pdata::ref_counter& counts_;
+};
+
+class checker {
+public:
+	checker(const check_options& options, check_listener& listener, progress_sink& progress)
+	    : options_(options), listener_(listener), progress_(progress), findings_(listener),
+	      dev_(io::block_device::open(options.path, io::access::read_only,
+	                                  options.metadata_snap ? io::sharing::shared : io::sharing::exclusive))
+	{
+	}
+
+	check_verdict run();
+
+private:
+	bool check_live_superblock();
+	bool read_superblock(block_address where, superblock& out, const std::string& name);
+	void walk_trees();
+	void queue_space_map_structures(reference_walk& walk, stored_space_map& metadata_sm);
+	void cross_check_devices(reference_walk& walk, bool in_snapshot);
+	void clear_needs_check();
+
+	const check_options& options_;
+	check_listener& listener_;
+	progress_sink& progress_;
+	check_findings findings_;
+	io::block_device dev_;
+	superblock sb_;
+	superblock snap_;
+	bool snap_ok_ = false;
+	io::aligned_buffer block_{1};
+};
+
+bool checker::read_superblock(block_address where, superblock& out, const std::string& name)
+{
+	if (where >= dev_.nr_blocks()) {
+		findings_.report(severity::fatal, "superblock",
+		                 cat(name, " at block ", where, " is past the end of the metadata (", dev_.nr_blocks(),
+		                     " blocks)"));
+		return false;
+	}
+	dev_.read_block(where, block_.data());
+	std::string fault = thin::check_superblock(block_.data(), where);
+	if (!fault.empty()) {
+		findings_.report(severity::fatal, "superblock",
+		                 cat(name, " at block ", where, ": ", fault, thin::superblock_fault_hint(block_.data())));
+		findings_.damaged_block(where);
+		return false;
+	}
+	out = superblock::decode(block_.data());
+	return true;
+}
+
+bool checker::check_live_superblock()
+{
+	listener_.stage("examining superblock");
+	if (dev_.nr_blocks() == 0)
+		throw error(cat(dev_.path(), ": too small to hold metadata (", dev_.size_bytes(),
+		                " bytes; the superblock alone is 4096)"));
+	if (!read_superblock(thin::superblock_location, sb_, "superblock"))
+		return false;
+
+	listener_.value("TRANSACTION_ID", sb_.trans_id);
+	listener_.value("METADATA_FREE_BLOCKS", sb_.metadata_sm.nr_blocks - std::min(sb_.metadata_sm.nr_blocks,
+	                                                                              sb_.metadata_sm.nr_allocated));
+
+	bool ok = true;
+	auto fatal = [&](const std::string& text) {
+		findings_.report(severity::fatal, "superblock", text);
+		ok = false;
+	};
+	auto warn = [&](const std::string& text) { findings_.report(severity::warning, "superblock", text); };
+
+	if (sb_.version != 1 && sb_.version != thin::superblock_version)
+		warn(cat("superblock: unknown metadata version ", sb_.version, " (the kernel writes 2)"));
+	if (sb_.flags & ~thin::needs_check_flag)
+		warn(cat("superblock: unknown flags ", sb_.flags & ~thin::needs_check_flag));
+	if (sb_.compat_ro_flags)
+		warn(cat("superblock: compat_ro feature flags ", sb_.compat_ro_flags,
+		         " are set: the kernel will only open this metadata read-only"));
+	if (sb_.needs_check())
+		warn("superblock: the kernel has flagged this metadata as needing a check (needs_check); "
+		     "--clear-needs-check-flag clears it once the check passes");
+	if (sb_.data_block_size < min_data_block_size || sb_.data_block_size > max_data_block_size ||
+	    sb_.data_block_size % min_data_block_size)
+		fatal(cat("superblock: data block size ", sb_.data_block_size,
+		          " sectors is not a multiple of 128 between 128 and 2097152: the kernel cannot use it"));
+
+	uint64_t md_blocks = sb_.metadata_sm.nr_blocks;
+	if (md_blocks == 0 || md_blocks > pdata::max_metadata_blocks)
+		fatal(cat("superblock: the metadata space map covers ", md_blocks, " blocks (possible: 1 to ",
+		          pdata::max_metadata_blocks, ")"));
+	else if (md_blocks > dev_.nr_blocks())
+		fatal(cat("superblock: the metadata space map covers ", md_blocks, " blocks but ", dev_.path(), " holds only ",
+		          dev_.nr_blocks(), ": the image is truncated, or this is the wrong device"));
+	if (sb_.data_sm.nr_blocks > thin::max_data_block + 1)
+		fatal(cat("superblock: the data space map covers ", sb_.data_sm.nr_blocks,
+		          " blocks, more than a mapping can address (2^40)"));
+
+	if (sb_.metadata_snap && !options_.metadata_snap) {
+		if (sb_.metadata_snap >= std::min(md_blocks, dev_.nr_blocks()))
+			fatal(cat("superblock: the metadata snapshot's block ", sb_.metadata_snap,
+			          " is past the end of the metadata"));
+		else
+			snap_ok_ = read_superblock(sb_.metadata_snap, snap_, "metadata snapshot superblock");
+	}
+	return ok;
+}
+
+void checker::queue_space_map_structures(reference_walk& walk, stored_space_map& metadata_sm)
+{
+	walk.add_tree(sb_.data_sm.bitmap_root, tree_kind::data_index, false);
+	walk.add_tree(sb_.data_sm.ref_count_root, tree_kind::data_ref_counts, false);
+	walk.add_tree(sb_.metadata_sm.ref_count_root, tree_kind::metadata_ref_counts, false);
+
+	block_address index = sb_.metadata_sm.bitmap_root;
+	metadata_sm.name = "metadata";
+	metadata_sm.nr_blocks = sb_.metadata_sm.nr_blocks;
+	metadata_sm.nr_allocated = sb_.metadata_sm.nr_allocated;
+	uint64_t nr_bitmaps = pdata::nr_bitmaps_for(metadata_sm.nr_blocks);
+	metadata_sm.bitmaps.assign(nr_bitmaps, {});
+	if (!walk.count_reference(index, "the metadata space map root"))
+		return;
+	dev_.read_block(index, block_.data());
+	std::string fault = pdata::check_index_block(block_.data(), index);
+	if (!fault.empty()) {
+		findings_.report(severity::fatal, "metadata space map index",
+		                 cat("metadata space map index block ", index, ": ", fault));
+		findings_.damaged_block(index);
+		return;
+	}
+	for (uint32_t i = 0; i < nr_bitmaps; ++i) {
+		auto e = pdata::index_entry::decode(block_.data() + pdata::metadata_index_entry_offset(i));
+		if (walk.count_reference(e.blocknr, cat("metadata space map index entry ", i)))
+			metadata_sm.bitmaps[i] = e;
+	}
+}
+
+void checker::cross_check_devices(reference_walk& walk, bool in_snapshot)
+{
+	auto devices = walk.devices(in_snapshot);
+	auto details = walk.details(in_snapshot);
+	std::string where = in_snapshot ? "metadata snapshot: " : "";
+	size_t d = 0, t = 0;
+	while (d < details.size() || t < devices.size()) {
+		if (t == devices.size() || (d < details.size() && details[d].id < devices[t].id)) {
+			findings_.report(severity::fatal, "device sets",
+			                 cat(where, "thin device ", details[d].id,
+			                     " is in the device details tree but has no mapping tree"));
+			++d;
+		} else if (d == details.size() || devices[t].id < details[d].id) {
+			findings_.report(severity::fatal, "device sets",
+			                 cat(where, "thin device ", devices[t].id,
+			                     " has a mapping tree but is missing from the device details tree"));
+			++t;
+		} else {
+			if (!options_.skip_mappings) {
+				auto count = walk.mapping_count(devices[t]);
+				if (count && *count != details[d].details.mapped_blocks)
+					findings_.report(severity::fatal, "mapped_blocks",
+					                 cat(where, "thin device ", devices[t].id, ": its details say ",
+					                     details[d].details.mapped_blocks, " mapped blocks, but its mapping tree holds ",
+					                     *count));
+			}
+			++d;
+			++t;
+		}
+	}
+}
+
+void checker::walk_trees()
+{
+	const superblock& trees = options_.metadata_snap ? snap_ : sb_;
+	bool compare_counts = !options_.metadata_snap && !options_.skip_mappings && !options_.override_mapping_root &&
+	                      !options_.override_details_root;
+
+	reference_walk walk(dev_, std::min(sb_.metadata_sm.nr_blocks, dev_.nr_blocks()), sb_.data_sm.nr_blocks,
+	                    findings_);
+	walk.skip_bottom_trees(options_.skip_mappings);
+
+	walk.count_reference(thin::superblock_location, "the superblock");
+	if (!options_.metadata_snap && sb_.metadata_snap) {
+		walk.count_reference(sb_.metadata_snap, "the superblock's metadata snapshot field");
+		if (snap_ok_) {
+			walk.add_tree(snap_.device_details_root, tree_kind::details, true);
+			walk.add_tree(snap_.data_mapping_root, tree_kind::mapping_top, true);
+		}
+	}
+	walk.add_tree(options_.override_details_root.value_or(trees.device_details_root), tree_kind::details,
+	              options_.metadata_snap);
+	walk.add_tree(options_.override_mapping_root.value_or(trees.data_mapping_root), tree_kind::mapping_top,
+	              options_.metadata_snap);
+
+	stored_space_map metadata_sm;
+	if (!options_.metadata_snap)
+		queue_space_map_structures(walk, metadata_sm);
+
+	listener_.stage("examining devices tree");
+	listener_.stage("examining mapping tree");
+	walk.run(progress_, sb_.metadata_sm.nr_allocated);
+
+	cross_check_devices(walk, options_.metadata_snap);
+	if (!options_.metadata_snap && snap_ok_)
+		cross_check_devices(walk, true);
+
+	if (!compare_counts)
+		return;
+	if (findings_.any_fatal()) {
+		findings_.report(severity::warning, "space maps not checked",
+		                 "space map reference counts were not compared: the damage above makes the recount "
+		                 "incomplete");
+		return;
+	}
+	listener_.stage("checking space map counts");
+	metadata_sm.ref_count_leaves = walk.ref_count_leaves(tree_kind::metadata_ref_counts);
+	check_space_map(dev_, metadata_sm, metadata_counts(walk.metadata_counts()), findings_, progress_);
+
+	stored_space_map data_sm;
+	data_sm.name = "data";
+	data_sm.nr_blocks = sb_.data_sm.nr_blocks;
+	data_sm.nr_allocated = sb_.data_sm.nr_allocated;
+	data_sm.bitmaps = walk.data_bitmaps();
+	data_sm.ref_count_leaves = walk.ref_count_leaves(tree_kind::data_ref_counts);
+	check_space_map(dev_, data_sm, data_counts(walk.data_counts()), findings_, progress_);
+}
+
+void checker::clear_needs_check()
+{
+	io::block_device rw = io::block_device::open(options_.path, io::access::read_write);
+	rw.read_block(thin::superblock_location, block_.data());
+	thin::set_superblock_flags(block_.data(), sb_.flags & ~thin::needs_check_flag);
+	rw.write_block(thin::superblock_location, block_.data());
+	rw.flush();
+}
+
+check_verdict checker::run()
+{
+	bool sound = check_live_superblock();
+	if (sound && options_.metadata_snap) {
+		if (!sb_.metadata_snap)
+			throw error(cat(dev_.path(), ": there is no metadata snapshot to check (the superblock holds none)"));
+		sound = read_superblock(sb_.metadata_snap, snap_, "metadata snapshot superblock");
+	}
+	if (sound && !options_.super_block_only)
+		walk_trees();
+
+	check_verdict verdict = findings_.verdict();
+	if (options_.clear_needs_check_flag && sb_.needs_check()) {
+		if (!verdict.passed(options_.ignore_non_fatal_errors))
+			listener_.finding(severity::warning, "the needs_check flag was left set: the check did not pass");
+		else if (options_.super_block_only || options_.metadata_snap)
+			listener_.finding(severity::warning,
+			                  "the needs_check flag was left set: clearing it needs a full check of the live metadata");
+		else {
+			clear_needs_check();
+			verdict.needs_check_cleared = true;
+		}
+	}
+	return verdict;
+}
+
+}
+
+check_verdict check_metadata(const check_options& options, check_listener& listener, progress_sink& progress)
+{
+	checker c(options, listener, progress);
+	return c.run();
+}
+
+}

@@ -1,0 +1,488 @@
+#include "ops/reference_walk.h"
+
+#include <algorithm>
+
+#include "base/endian.h"
+#include "base/text.h"
+#include "pdata/node_check.h"
+#include "thin/block_time.h"
+
+namespace thinmeta::ops {
+
+using pdata::key_range;
+using pdata::node_view;
+
+namespace {
+
+// Nodes read per batched request while walking a level: 16 MiB.
+constexpr size_t batch_blocks = 4096;
+
+constexpr uint64_t count_unknown = UINT64_MAX;
+constexpr uint64_t count_in_progress = UINT64_MAX - 1;
+constexpr uint64_t count_not_computed = UINT64_MAX - 2;
+
+uint32_t value_size_of(tree_kind kind)
+{
+	switch (kind) {
+	case tree_kind::details:
+		return thin::device_details_size;
+	case tree_kind::mapping_top:
+	case tree_kind::mapping_bottom:
+		return thin::mapping_value_size;
+	case tree_kind::data_index:
+		return pdata::index_entry_size;
+	case tree_kind::data_ref_counts:
+	case tree_kind::metadata_ref_counts:
+		return pdata::ref_count_value_size;
+	case tree_kind::none:
+		break;
+	}
+	return 0;
+}
+
+}
+
+reference_walk::reference_walk(const io::block_device& dev, uint64_t nr_metadata_blocks, uint64_t nr_data_blocks,
+                               check_findings& findings)
+    : dev_(dev), nr_metadata_blocks_(nr_metadata_blocks), nr_data_blocks_(nr_data_blocks), findings_(findings),
+      md_counts_(nr_metadata_blocks), visited_kind_(nr_metadata_blocks), visited_owner_(nr_metadata_blocks),
+      data_counts_(nr_data_blocks), data_bitmaps_(pdata::nr_bitmaps_for(nr_data_blocks))
+{
+}
+
+uint32_t reference_walk::new_owner(tree_kind kind, bool in_snapshot, uint64_t dev_id)
+{
+	owners_.push_back({kind, in_snapshot, dev_id});
+	return static_cast<uint32_t>(owners_.size() - 1);
+}
+
+std::string reference_walk::owner_name(uint32_t owner) const
+{
+	const auto& o = owners_[owner];
+	std::string prefix = o.in_snapshot ? "metadata snapshot's " : "";
+	switch (o.kind) {
+	case tree_kind::details:
+		return prefix + "device details tree";
+	case tree_kind::mapping_top:
+		return prefix + "mapping tree (top level)";
+	case tree_kind::mapping_bottom:
+		return cat(prefix, "mapping tree of thin device ", o.dev_id);
+	case tree_kind::data_index:
+		return "data space map index";
+	case tree_kind::data_ref_counts:
+		return "data space map ref-count tree";
+	case tree_kind::metadata_ref_counts:
+		return "metadata space map ref-count tree";
+	case tree_kind::none:
+		break;
+	}
+	return "tree";
+}
+
+key_range reference_walk::range_of(const node_ref& r) const
+{
+	return key_range{r.begin, r.has_end ? std::optional<uint64_t>(r.end) : std::nullopt};
+}
+
+bool reference_walk::count_reference(block_address b, const std::string& from)
+{
+	if (b >= nr_metadata_blocks_ || b >= dev_.nr_blocks()) {
+		trees_damaged_ = true;
+		findings_.report(severity::fatal, "reference past the end",
+		                 cat(from, " points to block ", b, ", past the end of the metadata (",
+		                     std::min(nr_metadata_blocks_, dev_.nr_blocks()), " blocks)"));
+		return false;
+	}
+	++md_counts_[b];
+	return true;
+}
+
+void reference_walk::add_tree(block_address root, tree_kind kind, bool in_snapshot)
+{
+	// The reference to the root is counted when its level is processed.
+	uint32_t owner = new_owner(kind, in_snapshot);
+	if (kind == tree_kind::details || kind == tree_kind::mapping_top)
+		small_roots_.emplace_back(owner, root);
+	pending_.push_back({root, 0, 0, owner, 0, true, false});
+}
+
+void reference_walk::run(progress_sink& progress, uint64_t expected_blocks)
+{
+	std::vector<node_ref> level = std::move(pending_);
+	std::vector<node_ref> next;
+	pending_.clear();
+	while (!level.empty()) {
+		next.clear();
+		process_level(level, next, progress);
+		progress.update("checking b-trees", blocks_read_, std::max(expected_blocks, blocks_read_));
+		level.swap(next);
+	}
+	check_deferred_bounds();
+}
+
+void reference_walk::process_level(std::vector<node_ref>& level, std::vector<node_ref>& next,
+                                   progress_sink& progress)
+{
+	std::sort(level.begin(), level.end(), [](const node_ref& a, const node_ref& b) {
+		return a.block != b.block ? a.block < b.block : a.owner < b.owner;
+	});
+	buffer_.reserve(std::min(batch_blocks, level.size()));
+
+	std::vector<block_address> to_read;
+	std::vector<std::pair<size_t, size_t>> groups;  // refs[first, last) of each block read
+	size_t i = 0;
+	while (i < level.size()) {
+		to_read.clear();
+		groups.clear();
+		while (i < level.size() && to_read.size() < batch_blocks) {
+			size_t j = i;
+			block_address b = level[i].block;
+			while (j < level.size() && level[j].block == b)
+				++j;
+			if (b >= nr_metadata_blocks_ || b >= dev_.nr_blocks()) {
+				for (size_t k = i; k < j; ++k)
+					node_damaged(level[k], cat("points to block ", b, ", past the end of the metadata (",
+					                           std::min(nr_metadata_blocks_, dev_.nr_blocks()), " blocks)"));
+			} else {
+				md_counts_[b] += static_cast<uint32_t>(j - i);
+				if (visited_kind_[b] != static_cast<uint8_t>(tree_kind::none)) {
+					revisit(&level[i], j - i);
+				} else {
+					to_read.push_back(b);
+					groups.emplace_back(i, j);
+				}
+			}
+			i = j;
+		}
+		dev_.read_blocks(to_read, buffer_.data());
+		blocks_read_ += to_read.size();
+		for (size_t g = 0; g < groups.size(); ++g)
+			visit(buffer_.block(g), &level[groups[g].first], groups[g].second - groups[g].first, next);
+		progress.update("checking b-trees", blocks_read_, blocks_read_);
+	}
+}
+
+void reference_walk::node_damaged(const node_ref& r, const std::string& what, severity s)
+{
+	const auto& o = owners_[r.owner];
+	key_range keys = range_of(r);
+	std::string where = cat(owner_name(r.owner), ", block ", r.block);
+	if (o.kind == tree_kind::mapping_bottom)
+		where += cat(" (virtual blocks ", keys.describe(), ")");
+	else if (o.kind == tree_kind::mapping_top || o.kind == tree_kind::details)
+		where += cat(" (device ids ", keys.describe(), ")");
+	findings_.report(s, s == severity::fatal ? "damaged b-tree node" : "b-tree node shape",
+	                 cat(where, ": ", what));
+	if (s != severity::fatal)
+		return;
+	trees_damaged_ = true;
+	findings_.damaged_block(r.block);
+	if (o.kind == tree_kind::mapping_bottom)
+		findings_.lost_mappings(o.dev_id, o.in_snapshot, keys);
+	else if (o.kind == tree_kind::mapping_top)
+		findings_.lost_devices(o.in_snapshot, keys);
+}
+
+std::string reference_walk::check_bounds(const node_view& n, const node_ref& r) const
+{
+	if (!n.nr_entries())
+		return {};
+	if (n.key(0) < r.begin)
+		return cat("first key ", n.key(0), " is below its parent's key ", r.begin);
+	if (r.has_end && n.key(n.nr_entries() - 1) >= r.end)
+		return cat("last key ", n.key(n.nr_entries() - 1), " is not below the next key of its parent, ", r.end);
+	return {};
+}
+
+void reference_walk::revisit(const node_ref* refs, size_t nr)
+{
+	block_address b = refs[0].block;
+	auto kind = static_cast<tree_kind>(visited_kind_[b]);
+	bool damaged = damaged_.count(b) > 0;
+	for (size_t k = 0; k < nr; ++k) {
+		const node_ref& r = refs[k];
+		if (damaged) {
+			node_damaged(r, "shares a damaged node (reported above)");
+		} else if (owners_[r.owner].kind != kind) {
+			node_damaged(r, cat("the block is also part of the ", owner_name(visited_owner_[b]),
+			                    ": two structures claim it"));
+		} else if (r.owner == visited_owner_[b]) {
+			node_damaged(r, "the block is referenced twice within this tree: it has a cycle or a cross-link");
+		} else {
+			deferred_bounds_.push_back(r);
+		}
+	}
+}
+
+void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr, std::vector<node_ref>& next)
+{
+	const node_ref& first = refs[0];
+	block_address b = first.block;
+	tree_kind kind = owners_[first.owner].kind;
+	visited_kind_[b] = static_cast<uint8_t>(kind);
+	visited_owner_[b] = first.owner;
+
+	std::string fault = pdata::check_node(block, b, value_size_of(kind));
+	node_view n(block);
+	for (size_t k = 0; fault.empty() && k < nr; ++k)
+		fault = check_bounds(n, refs[k]);
+	if (!fault.empty()) {
+		damaged_.insert(b);
+		if (kind == tree_kind::mapping_bottom && !subtree_mappings_.empty())
+			subtree_mappings_[b] = count_unknown;
+		for (size_t k = 0; k < nr; ++k)
+			node_damaged(refs[k], fault);
+		return;
+	}
+
+	// The other references to this block in the same level: legitimate
+	// sharing only between different trees of the same kind.
+	for (size_t k = 1; k < nr; ++k) {
+		const node_ref& r = refs[k];
+		if (owners_[r.owner].kind != kind)
+			node_damaged(r, cat("the block is also part of the ", owner_name(first.owner),
+			                    ": two structures claim it"));
+		else if (r.owner == refs[k - 1].owner)
+			node_damaged(r, "the block is referenced twice within this tree: it has a cycle or a cross-link");
+	}
+
+	uint32_t min_entries = pdata::min_entries_for(n.max_entries());
+	if (!first.is_root && n.nr_entries() < min_entries)
+		node_damaged(first,
+		             cat("holds only ", n.nr_entries(), " entries; nodes other than a root hold at least ",
+		                 min_entries, " (a third of ", n.max_entries(), ")"),
+		             severity::non_fatal);
+
+	if (n.is_internal()) {
+		uint32_t nr_entries = n.nr_entries();
+		if (kind == tree_kind::mapping_bottom) {
+			bottom_children_[b] = {child_list_.size(), nr_entries};
+			for (uint32_t i = 0; i < nr_entries; ++i)
+				child_list_.push_back(n.child(i));
+		} else if (kind == tree_kind::details || kind == tree_kind::mapping_top) {
+			small_nodes_[b] = {false, small_children_.size(), nr_entries};
+			for (uint32_t i = 0; i < nr_entries; ++i)
+				small_children_.push_back(n.child(i));
+		}
+		for (uint32_t i = 0; i < nr_entries; ++i) {
+			node_ref c{n.child(i), n.key(i), 0, first.owner, static_cast<uint8_t>(first.depth + 1), false, false};
+			if (i + 1 < nr_entries) {
+				c.end = n.key(i + 1);
+				c.has_end = true;
+			} else {
+				c.end = first.end;
+				c.has_end = first.has_end;
+			}
+			next.push_back(c);
+		}
+		return;
+	}
+
+	auto& owner = owners_[first.owner];
+	if (owner.leaf_depth == 0xFF)
+		owner.leaf_depth = first.depth;
+	else if (owner.leaf_depth != first.depth)
+		node_damaged(first, cat("is a leaf at depth ", int(first.depth), " but the tree's other leaves are at depth ",
+		                        int(owner.leaf_depth), ": the tree is malformed"));
+	visit_leaf(n, first, next);
+}
+
+void reference_walk::visit_leaf(const node_view& n, const node_ref& r, std::vector<node_ref>& next)
+{
+	auto& owner = owners_[r.owner];
+	uint32_t nr = n.nr_entries();
+	switch (owner.kind) {
+	case tree_kind::details:
+		small_nodes_[r.block] = {true, details_.size(), nr};
+		for (uint32_t i = 0; i < nr; ++i)
+			details_.push_back({n.key(i), thin::device_details::decode(n.value(i))});
+		break;
+
+	case tree_kind::mapping_top:
+		small_nodes_[r.block] = {true, devices_.size(), nr};
+		for (uint32_t i = 0; i < nr; ++i) {
+			uint64_t dev = n.key(i);
+			uint32_t o = new_owner(tree_kind::mapping_bottom, owner.in_snapshot, dev);
+			block_address root = n.value64(i);
+			devices_.push_back({dev, root, o});
+			if (skip_bottom_) {
+				count_reference(root, cat(owner_name(r.owner), " entry for device ", dev));
+				continue;
+			}
+			if (subtree_mappings_.empty())
+				subtree_mappings_.assign(nr_metadata_blocks_, count_not_computed);
+			next.push_back({root, 0, 0, o, 0, true, false});
+		}
+		break;
+
+	case tree_kind::mapping_bottom: {
+		subtree_mappings_[r.block] = nr;
+		uint64_t bad_begin = 0, bad_count = 0;
+		for (uint32_t i = 0; i < nr; ++i) {
+			uint64_t data_block = n.value64(i) >> thin::time_bits;
+			if (data_block < nr_data_blocks_) {
+				data_counts_.inc(data_block);
+				continue;
+			}
+			if (!bad_count)
+				bad_begin = n.key(i);
+			++bad_count;
+		}
+		if (bad_count)
+			findings_.report(severity::fatal, "mapping past the end of the data device",
+			                 cat(owner_name(r.owner), ", block ", r.block, ": ", bad_count,
+			                     " mappings (the first at virtual block ", bad_begin,
+			                     ") point past the end of the data device (", nr_data_blocks_, " blocks)"));
+		break;
+	}
+
+	case tree_kind::data_index:
+		for (uint32_t i = 0; i < nr; ++i) {
+			uint64_t index = n.key(i);
+			auto e = pdata::index_entry::decode(n.value(i));
+			if (index >= data_bitmaps_.size()) {
+				findings_.report(severity::fatal, "data space map index",
+				                 cat("data space map index, block ", r.block, ": entry for bitmap ", index,
+				                     ", but the data device needs only ", data_bitmaps_.size()));
+				continue;
+			}
+			if (count_reference(e.blocknr, cat("data space map index entry ", index)))
+				data_bitmaps_[index] = e;
+		}
+		break;
+
+	case tree_kind::data_ref_counts:
+	case tree_kind::metadata_ref_counts:
+		if (nr)
+			ref_leaves_[owner.kind == tree_kind::metadata_ref_counts].push_back({n.key(0), r.block});
+		break;
+
+	case tree_kind::none:
+		break;
+	}
+}
+
+void reference_walk::check_deferred_bounds()
+{
+	if (deferred_bounds_.empty())
+		return;
+	std::sort(deferred_bounds_.begin(), deferred_bounds_.end(),
+	          [](const node_ref& a, const node_ref& b) { return a.block < b.block; });
+	std::vector<block_address> blocks;
+	for (auto& r : deferred_bounds_)
+		if (blocks.empty() || blocks.back() != r.block)
+			blocks.push_back(r.block);
+	for (size_t first = 0, ri = 0; first < blocks.size(); first += batch_blocks) {
+		size_t n = std::min(batch_blocks, blocks.size() - first);
+		buffer_.reserve(n);
+		dev_.read_blocks({blocks.data() + first, n}, buffer_.data());
+		for (size_t k = 0; k < n; ++k) {
+			node_view node(buffer_.block(k));
+			for (; ri < deferred_bounds_.size() && deferred_bounds_[ri].block == blocks[first + k]; ++ri) {
+				std::string fault = check_bounds(node, deferred_bounds_[ri]);
+				if (!fault.empty())
+					node_damaged(deferred_bounds_[ri], fault);
+			}
+		}
+	}
+	deferred_bounds_.clear();
+}
+
+template <typename Entry>
+std::vector<Entry> reference_walk::entries_under(tree_kind kind, bool in_snapshot, const std::vector<Entry>& all) const
+{
+	std::vector<Entry> out;
+	std::unordered_set<block_address> seen;
+	std::vector<block_address> stack;
+	for (auto [owner, root] : small_roots_)
+		if (owners_[owner].kind == kind && owners_[owner].in_snapshot == in_snapshot)
+			stack.push_back(root);
+	while (!stack.empty()) {
+		block_address b = stack.back();
+		stack.pop_back();
+		auto it = small_nodes_.find(b);
+		if (it == small_nodes_.end() || damaged_.count(b) || !seen.insert(b).second)
+			continue;
+		const small_node& n = it->second;
+		if (n.leaf)
+			out.insert(out.end(), all.begin() + static_cast<ptrdiff_t>(n.first),
+			           all.begin() + static_cast<ptrdiff_t>(n.first + n.count));
+		else
+			stack.insert(stack.end(), small_children_.begin() + static_cast<ptrdiff_t>(n.first),
+			             small_children_.begin() + static_cast<ptrdiff_t>(n.first + n.count));
+	}
+	std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id < b.id; });
+	return out;
+}
+
+std::vector<walked_device> reference_walk::devices(bool in_snapshot) const
+{
+	return entries_under(tree_kind::mapping_top, in_snapshot, devices_);
+}
+
+std::vector<walked_details> reference_walk::details(bool in_snapshot) const
+{
+	return entries_under(tree_kind::details, in_snapshot, details_);
+}
+
+std::vector<ordered_leaf> reference_walk::ref_count_leaves(tree_kind kind) const
+{
+	auto out = ref_leaves_[kind == tree_kind::metadata_ref_counts];
+	std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.first_key < b.first_key; });
+	return out;
+}
+
+std::optional<uint64_t> reference_walk::mapping_count(const walked_device& d)
+{
+	if (subtree_mappings_.empty() || d.root >= subtree_mappings_.size())
+		return std::nullopt;
+	// Post-order over internal nodes, memoised, so shared subtrees are
+	// totalled once; a cycle (already reported) makes the count unknown.
+	std::vector<std::pair<block_address, uint32_t>> stack{{d.root, 0}};
+	while (!stack.empty()) {
+		auto& [b, next_child] = stack.back();
+		uint64_t& count = subtree_mappings_[b];
+		if (count != count_not_computed && count != count_in_progress) {
+			stack.pop_back();
+			continue;
+		}
+		auto it = bottom_children_.find(b);
+		if (it == bottom_children_.end()) {
+			count = count_unknown;  // never read: out of range or damaged
+			stack.pop_back();
+			continue;
+		}
+		auto [offset, nr] = it->second;
+		if (count == count_not_computed)
+			count = count_in_progress;
+		bool descended = false;
+		while (next_child < nr) {
+			block_address c = child_list_[offset + next_child];
+			uint64_t cc = c < subtree_mappings_.size() ? subtree_mappings_[c] : count_unknown;
+			if (cc == count_in_progress) {
+				subtree_mappings_[c] = count_unknown;
+			} else if (cc == count_not_computed) {
+				stack.emplace_back(c, 0);
+				descended = true;
+				break;
+			}
+			++next_child;
+		}
+		if (descended)
+			continue;
+		uint64_t total = 0;
+		for (uint32_t k = 0; k < nr && total != count_unknown; ++k) {
+			block_address c = child_list_[offset + k];
+			uint64_t cc = c < subtree_mappings_.size() ? subtree_mappings_[c] : count_unknown;
+			total = cc >= count_not_computed ? count_unknown : total + cc;
+		}
+		subtree_mappings_[b] = total;
+		stack.pop_back();
+	}
+	uint64_t c = subtree_mappings_[d.root];
+	if (c >= count_not_computed)
+		return std::nullopt;
+	return c;
+}
+
+}

@@ -1,0 +1,160 @@
+// The breadth-first walk at the heart of thin_check. It visits every b-tree
+// reachable from the superblock(s) one level at a time, reading each level's
+// nodes in block order with large batched reads; validates each node where
+// it stands (checksum, location, shape, key bounds from its parent,
+// occupancy, depth); counts every reference to every metadata block and
+// every leaf reference to every data block; and keeps what the later stages
+// need: device details, mapping roots, per-device mapping counts, the data
+// space map's index entries and the ref-count trees' leaves.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "base/progress.h"
+#include "io/aligned_buffer.h"
+#include "io/block_device.h"
+#include "ops/check_findings.h"
+#include "pdata/btree_node.h"
+#include "pdata/key_range.h"
+#include "pdata/ref_counter.h"
+#include "pdata/space_map_disk.h"
+#include "thin/device_details.h"
+
+namespace thinmeta::ops {
+
+enum class tree_kind : uint8_t {
+	none = 0,
+	details,
+	mapping_top,
+	mapping_bottom,
+	data_index,
+	data_ref_counts,
+	metadata_ref_counts,
+};
+
+struct walked_device {
+	uint64_t id = 0;
+	block_address root = 0;
+	uint32_t owner = 0;
+};
+
+struct walked_details {
+	uint64_t id = 0;
+	thin::device_details details;
+};
+
+// A leaf of a ref-count tree with its first key, for reading the tree's
+// entries back in key order.
+struct ordered_leaf {
+	uint64_t first_key = 0;
+	block_address block = 0;
+};
+
+class reference_walk {
+public:
+	reference_walk(const io::block_device& dev, uint64_t nr_metadata_blocks, uint64_t nr_data_blocks,
+	               check_findings& findings);
+
+	// Counts a reference to a metadata block from outside any tree (a
+	// superblock field, an index entry). False when it points nowhere valid.
+	bool count_reference(block_address b, const std::string& from);
+	// Queues the root of a tree for the walk; the reference to it is counted.
+	void add_tree(block_address root, tree_kind kind, bool in_snapshot);
+	// Walk the mapping trees' top levels only.
+	void skip_bottom_trees(bool skip) { skip_bottom_ = skip; }
+
+	void run(progress_sink& progress, uint64_t expected_blocks);
+
+	const std::vector<uint32_t>& metadata_counts() const { return md_counts_; }
+	const pdata::ref_counter& data_counts() const { return data_counts_; }
+	// Devices of the top level / the details tree, sorted by id.
+	std::vector<walked_device> devices(bool in_snapshot) const;
+	std::vector<walked_details> details(bool in_snapshot) const;
+	// Mappings in a device's tree; nullopt if part of the tree is unreadable.
+	std::optional<uint64_t> mapping_count(const walked_device& d);
+	// The data space map's index entries by bitmap number (blocknr 0 where
+	// the index had no entry).
+	const std::vector<pdata::index_entry>& data_bitmaps() const { return data_bitmaps_; }
+	std::vector<ordered_leaf> ref_count_leaves(tree_kind kind) const;
+	bool trees_damaged() const { return trees_damaged_; }
+
+private:
+	struct node_ref {
+		block_address block;
+		uint64_t begin;
+		uint64_t end;  // meaningful when has_end
+		uint32_t owner;
+		uint8_t depth;
+		bool is_root;
+		bool has_end;
+	};
+	struct tree_owner {
+		tree_kind kind;
+		bool in_snapshot;
+		uint64_t dev_id;  // mapping_bottom only
+		uint8_t leaf_depth = 0xFF;
+	};
+
+	uint32_t new_owner(tree_kind kind, bool in_snapshot, uint64_t dev_id = 0);
+	std::string owner_name(uint32_t owner) const;
+	pdata::key_range range_of(const node_ref& r) const;
+	void process_level(std::vector<node_ref>& level, std::vector<node_ref>& next, progress_sink& progress);
+	void visit(const uint8_t* block, const node_ref* refs, size_t nr, std::vector<node_ref>& next);
+	void revisit(const node_ref* refs, size_t nr);
+	void visit_leaf(const pdata::node_view& n, const node_ref& r, std::vector<node_ref>& next);
+	void node_damaged(const node_ref& r, const std::string& what, severity s = severity::fatal);
+	void check_deferred_bounds();
+	std::string check_bounds(const pdata::node_view& n, const node_ref& r) const;
+
+	const io::block_device& dev_;
+	uint64_t nr_metadata_blocks_;
+	uint64_t nr_data_blocks_;
+	check_findings& findings_;
+	bool skip_bottom_ = false;
+	bool trees_damaged_ = false;
+
+	std::vector<tree_owner> owners_;
+	std::vector<node_ref> pending_;
+	std::vector<node_ref> deferred_bounds_;
+
+	std::vector<uint32_t> md_counts_;
+	std::vector<uint8_t> visited_kind_;
+	std::vector<uint32_t> visited_owner_;
+	std::unordered_set<block_address> damaged_;
+	pdata::ref_counter data_counts_;
+
+	// Mapping counts of bottom-tree subtrees, and the children of their
+	// internal nodes, to total each device without walking shared subtrees
+	// twice.
+	std::vector<uint64_t> subtree_mappings_;
+	std::unordered_map<block_address, std::pair<uint64_t, uint32_t>> bottom_children_;
+	std::vector<block_address> child_list_;
+
+	// The device details and top-level trees are small and may be shared
+	// between the live metadata and the metadata snapshot, so their shape is
+	// kept to list each root's entries even where a node was visited once.
+	struct small_node {
+		bool leaf;
+		size_t first;  // into small_children_, details_ or devices_
+		size_t count;
+	};
+	template <typename Entry>
+	std::vector<Entry> entries_under(tree_kind kind, bool in_snapshot, const std::vector<Entry>& all) const;
+	std::unordered_map<block_address, small_node> small_nodes_;
+	std::vector<block_address> small_children_;
+	std::vector<std::pair<uint32_t, block_address>> small_roots_;  // owner, root
+	std::vector<walked_device> devices_;
+	std::vector<walked_details> details_;
+	std::vector<pdata::index_entry> data_bitmaps_;
+	std::vector<ordered_leaf> ref_leaves_[2];
+
+	io::aligned_buffer buffer_;
+	uint64_t blocks_read_ = 0;
+};
+
+}

@@ -1,0 +1,37 @@
+// Compares a space map as stored (its bitmaps and overflow ref-count tree)
+// with the reference counts the walk recomputed, block by block, streaming
+// the bitmaps in block order and the ref-count tree in key order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/block_device.h"
+#include "ops/check_findings.h"
+#include "ops/reference_walk.h"
+#include "pdata/space_map_disk.h"
+
+namespace thinmeta::ops {
+
+// The recomputed counts of a range of blocks.
+class expected_counts {
+public:
+	virtual ~expected_counts() = default;
+	virtual void get(uint64_t first, uint32_t n, uint32_t* out) const = 0;
+};
+
+struct stored_space_map {
+	std::string name;  // "metadata" or "data": used in messages
+	uint64_t nr_blocks = 0;
+	uint64_t nr_allocated = 0;
+	// Index entries by bitmap number; blocknr 0 where none is recorded.
+	std::vector<pdata::index_entry> bitmaps;
+	// The ref-count tree's leaves, ascending by first key.
+	std::vector<ordered_leaf> ref_count_leaves;
+};
+
+void check_space_map(const io::block_device& dev, const stored_space_map& sm, const expected_counts& expected,
+                     check_findings& findings, progress_sink& progress);
+
+}

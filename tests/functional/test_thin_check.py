@@ -1,0 +1,261 @@
+"""thin_check run as a user would: sound metadata passes, each kind of damage
+is reported in the user's terms with exit status 1, bad input gets a clear
+message, and the options do what they say."""
+
+import struct
+import unittest
+
+from metadata_image import Image, SALT_NODE
+from thinmeta_test import TempDirTestCase, ours, restore_with_reference, run, tool, upstream_images
+import thin_xml
+
+
+def check(*args):
+    return ours("thin_check", *args)
+
+
+class CheckTestCase(TempDirTestCase):
+    pool_name = "snapshots"
+
+    def make_image(self, pool_name=None, name="meta.bin"):
+        pool = thin_xml.sample_pools()[pool_name or self.pool_name]
+        xml = self.path(name + ".xml")
+        xml.write_text(thin_xml.to_xml(pool))
+        return restore_with_reference(xml, self.path(name)), pool
+
+    def assertFails(self, result, *fragments):
+        self.assertEqual(result.returncode, 1, result)
+        for f in fragments:
+            self.assertIn(f, result.stderr, result)
+
+
+class SoundMetadata(CheckTestCase):
+    def test_every_sample_pool_passes(self):
+        for name, pool in thin_xml.sample_pools().items():
+            with self.subTest(pool=name):
+                image, _ = self.make_image(name, name + ".bin")
+                r = check(image)
+                self.assertEqual(r.returncode, 0, r)
+                self.assertEqual(r.stdout.splitlines()[0], f"TRANSACTION_ID={pool.transaction}")
+                self.assertNotIn("error", r.stderr)
+
+    def test_quiet_prints_nothing(self):
+        image, _ = self.make_image()
+        r = check("-q", image)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "", ""))
+
+    def test_upstream_images_with_shared_trees_pass(self):
+        images = upstream_images(self.tmp)
+        for name in ["tmeta", "tmeta_with_metadata_snap", "tmeta_with_shared_internal_root",
+                     "tmeta_with_shared_internals_and_leaves", "tmeta_device_id_reuse"]:
+            with self.subTest(image=name):
+                self.assertEqual(check("-q", images[name]).returncode, 0)
+
+    def test_metadata_snapshot_is_checked_with_m(self):
+        images = upstream_images(self.tmp)
+        self.assertEqual(check("-q", "-m", images["tmeta_with_metadata_snap"]).returncode, 0)
+        r = check("-m", images["tmeta"])
+        self.assertFails(r, "there is no metadata snapshot")
+
+
+class TreeDamage(CheckTestCase):
+    def setUp(self):
+        super().setUp()
+        self.image, self.pool = self.make_image()
+        self.img = Image(self.image)
+        self.addCleanup(self.img.close)
+        self.roots = self.img.device_roots()
+
+    def second_leaf(self, dev):
+        """A bottom leaf of `dev` that is not the first, with its key range."""
+        root = self.img.node(self.roots[dev])
+        self.assertFalse(root.is_leaf)
+        return root.value64(1), root.key(1), root.key(2)
+
+    def test_bad_checksum_names_device_block_and_virtual_blocks(self):
+        leaf, begin, end = self.second_leaf(3)
+        data = self.img.read(leaf)
+        data[100] ^= 0xFF
+        self.img.write(leaf, data)
+        r = check(self.image)
+        self.assertFails(r, f"mapping tree of thin device 3, block {leaf} (virtual blocks [{begin}, {end})): bad checksum",
+                         f"thin device 3: the mappings of virtual blocks {begin}..{end - 1} are unreadable",
+                         f"damaged metadata blocks: {leaf}", "run thin_repair")
+
+    def test_keys_out_of_order(self):
+        leaf, _, _ = self.second_leaf(2)
+        n = self.img.node(leaf)
+        k0, k1 = n.key(3), n.key(4)
+        n.set_key(3, k1)
+        n.set_key(4, k0)
+        self.img.write_node(leaf, n)
+        self.assertFails(check(self.image), f"block {leaf}", "keys out of order")
+
+    def test_parent_key_above_child(self):
+        root_block = self.roots[1]
+        root = self.img.node(root_block)
+        root.set_key(2, root.key(2) + 1)
+        self.img.write_node(root_block, root)
+        self.assertFails(check(self.image), "is below its parent's key")
+
+    def test_cycle_is_named(self):
+        root_block = self.roots[4]
+        root = self.img.node(root_block)
+        root.set_value64(1, root_block)
+        self.img.write_node(root_block, root)
+        self.assertFails(check(self.image), "cycle")
+
+    def test_child_past_end_of_device(self):
+        root_block = self.roots[0]
+        root = self.img.node(root_block)
+        root.set_value64(0, 10 ** 9)
+        self.img.write_node(root_block, root)
+        self.assertFails(check(self.image), "points to block 1000000000, past the end of the metadata")
+
+    def test_device_missing_from_details(self):
+        sb = self.img.superblock()
+        leaf = self.img.node(sb["details_root"])
+        self.assertTrue(leaf.is_leaf)
+        last = leaf.key(leaf.nr_entries - 1)
+        leaf.set_nr_entries(leaf.nr_entries - 1)
+        self.img.write_node(sb["details_root"], leaf)
+        self.assertFails(check(self.image),
+                         f"thin device {last} has a mapping tree but is missing from the device details tree")
+
+    def test_wrong_mapped_blocks(self):
+        sb = self.img.superblock()
+        leaf = self.img.node(sb["details_root"])
+        value = bytearray(leaf.value(0))
+        struct.pack_into("<Q", value, 0, 12345)
+        leaf.set_value(0, value)
+        self.img.write_node(sb["details_root"], leaf)
+        self.assertFails(check(self.image),
+                         "thin device 0: its details say 12345 mapped blocks, but its mapping tree holds 3000")
+
+    def test_mapping_past_end_of_data_device(self):
+        highest = max(d for dev in self.pool.devices for _, d, _ in dev.mappings)
+        self.img.patch_superblock(64, "<Q", highest)
+        self.assertFails(check(self.image), "point past the end of the data device")
+
+    def test_skip_mappings_and_super_block_only_do_not_read_bottom_trees(self):
+        leaf, _, _ = self.second_leaf(3)
+        data = self.img.read(leaf)
+        data[100] ^= 0xFF
+        self.img.write(leaf, data)
+        self.assertEqual(check("-q", "--skip-mappings", self.image).returncode, 0)
+        self.assertEqual(check("-q", "--super-block-only", self.image).returncode, 0)
+
+
+class SpaceMapDamage(CheckTestCase):
+    def setUp(self):
+        super().setUp()
+        self.image, self.pool = self.make_image()
+        self.img = Image(self.image)
+        self.addCleanup(self.img.close)
+
+    def test_metadata_leak_is_non_fatal(self):
+        b = self.img.first_free_metadata_block()
+        self.img.set_metadata_count(b, 1)
+        r = check(self.image)
+        self.assertFails(r, f"metadata block {b} is marked in use (count 1) but nothing refers to it")
+        self.assertEqual(check("-q", "--ignore-non-fatal-errors", self.image).returncode, 0)
+
+    def test_metadata_count_too_low_is_fatal(self):
+        b = self.img.device_roots()[2]
+        self.img.set_metadata_count(b, 0)
+        r = check(self.image)
+        self.assertFails(r, f"metadata block {b}: reference count 0 in the space map, but 1 references found")
+        self.assertEqual(check("-q", "--ignore-non-fatal-errors", self.image).returncode, 1)
+
+    def test_data_count_too_low_is_fatal(self):
+        data_block = next(d for _, d, _ in self.pool.devices[0].mappings if self.img.data_count(d) in (1, 2))
+        stored = self.img.data_count(data_block)
+        self.img.set_data_count(data_block, stored - 1)
+        self.assertFails(check(self.image), f"data block {data_block}: reference count {stored - 1} in the space map, "
+                                            f"but {stored} references found")
+
+    def test_data_leak(self):
+        sb = self.img.superblock()
+        used = {d for dev in self.pool.devices for _, d, _ in dev.mappings}
+        free = next(b for b in range(sb["data_sm"][0]) if b not in used)
+        self.img.set_data_count(free, 1)
+        self.assertFails(check(self.image), f"data block {free} is marked in use (count 1) but nothing refers to it")
+
+    def test_damaged_data_bitmap(self):
+        bitmap = self.img.data_bitmap(0)
+        data = self.img.read(bitmap)
+        data[50] ^= 1
+        self.img.write(bitmap, data)
+        self.assertFails(check(self.image), f"data space map bitmap 0", f"at block {bitmap}) bad checksum")
+
+
+class NeedsCheckFlag(CheckTestCase):
+    def test_flag_cleared_only_after_a_clean_check(self):
+        image, _ = self.make_image()
+        with Image(image) as img:
+            img.patch_superblock(4, "<I", 1)
+            r = check("--clear-needs-check-flag", image)
+            self.assertEqual(r.returncode, 0, r)
+            self.assertIn("cleared the needs_check flag", r.stderr)
+            self.assertEqual(img.superblock()["flags"], 0)
+
+            img.patch_superblock(4, "<I", 1)
+            b = img.first_free_metadata_block()
+            img.set_metadata_count(b, 1)
+            r = check("--clear-needs-check-flag", image)
+            self.assertEqual(r.returncode, 1, r)
+            self.assertIn("the needs_check flag was left set", r.stderr)
+            self.assertEqual(img.superblock()["flags"], 1)
+
+    def test_flagged_but_sound_metadata_passes(self):
+        image, _ = self.make_image()
+        with Image(image) as img:
+            img.patch_superblock(4, "<I", 1)
+        r = check(image)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("needs_check", r.stderr)
+
+
+class BadInput(CheckTestCase):
+    def test_missing_file(self):
+        self.assertFails(check(self.path("nope")), "nope: No such file or directory")
+
+    def test_directory(self):
+        self.assertFails(check(self.tmp), "is a directory")
+
+    def test_file_smaller_than_a_block(self):
+        p = self.path("small")
+        p.write_bytes(b"x" * 100)
+        self.assertFails(check(p), "too small to hold metadata (100 bytes")
+
+    def test_xml_file(self):
+        p = self.path("dump.xml")
+        p.write_text(thin_xml.to_xml(thin_xml.sample_pools()["long_range"]) * 20)
+        self.assertFails(check(p), "bad checksum", "looks like an XML dump")
+
+    def test_zeroed_metadata(self):
+        p = self.zero_file("zero.bin", 4 << 20)
+        self.assertFails(check(p), "superblock at block 0: bad checksum", "all zeros")
+
+    def test_truncated_image(self):
+        image, _ = self.make_image()
+        with open(image, "r+b") as f:
+            f.truncate(64 * 4096)
+        self.assertFails(check(image), "the image is truncated")
+
+    def test_bad_magic(self):
+        image, _ = self.make_image()
+        with Image(image) as img:
+            img.patch_superblock(32, "<Q", 1234)
+        self.assertFails(check(image), "bad magic number 1234")
+
+    def test_no_input_and_unknown_option_exit_1(self):
+        r = run([tool("thin_check")])
+        self.assertEqual(r.returncode, 1, r)
+        r = check("--frobnicate", self.path("x"))
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("frobnicate", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
