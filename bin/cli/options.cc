@@ -1,5 +1,6 @@
 #include "cli/options.h"
 
+#include <algorithm>
 #include <charconv>
 #include <iostream>
 
@@ -71,6 +72,26 @@ uint64_t parse_number(const std::string& text, const std::string& option)
 	if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size())
 		throw po::error(cat("option ", option, ": '", text, "' is not a non-negative whole number"));
 	return v;
+}
+
+std::vector<char*> with_bare_options_valueless(int argc, char** argv,
+                                               std::initializer_list<std::string_view> spellings)
+{
+	static char no_value[] = "";
+	std::vector<char*> out;
+	bool options_ended = false;
+	for (int i = 0; i < argc; ++i) {
+		out.push_back(argv[i]);
+		std::string_view word = argv[i];
+		if (i == 0 || options_ended)
+			continue;
+		if (word == "--")
+			options_ended = true;
+		else if (std::find(spellings.begin(), spellings.end(), word) != spellings.end())
+			out.push_back(no_value);
+	}
+	out.push_back(nullptr);
+	return out;
 }
 
 }

@@ -5,8 +5,10 @@
 
 #include <boost/program_options.hpp>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace thinmeta::cli {
@@ -48,5 +50,13 @@ private:
 
 // Parses a non-negative decimal number; the error names `option`.
 uint64_t parse_number(const std::string& text, const std::string& option);
+
+// Boost gives an option with an implicit value the next word when the option
+// is given bare: `-m image` would read "image" as the option's value. For
+// options whose value may only be attached (-m5, --metadata-snap=5), this
+// returns argv with an empty word after each bare `spellings` entry (before
+// any "--"), so the implicit value is used and the next word stays an input.
+std::vector<char*> with_bare_options_valueless(int argc, char** argv,
+                                               std::initializer_list<std::string_view> spellings);
 
 }

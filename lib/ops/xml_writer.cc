@@ -4,22 +4,45 @@
 
 namespace thinmeta::ops {
 
-void xml_writer::indent()
+xml_writer::xml_writer(std::ostream& out, size_t batch_bytes) : out_(out), batch_bytes_(batch_bytes)
 {
-	line_.append(2 * size_t(depth_), ' ');
+	if (batch_bytes_)
+		text_.reserve(batch_bytes_ + 256);
 }
 
-void xml_writer::flush_line()
+xml_writer::~xml_writer()
 {
-	out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
-	line_.clear();
+	try {
+		flush();
+	} catch (...) {
+		// A stream set to throw has already failed; the owner sees its state.
+	}
+}
+
+void xml_writer::indent()
+{
+	text_.append(2 * size_t(depth_), ' ');
+}
+
+void xml_writer::end_line()
+{
+	if (text_.size() >= batch_bytes_)
+		flush();
+}
+
+void xml_writer::flush()
+{
+	if (text_.empty())
+		return;
+	out_.write(text_.data(), static_cast<std::streamsize>(text_.size()));
+	text_.clear();
 }
 
 xml_writer& xml_writer::open(std::string_view name)
 {
 	indent();
-	line_ += '<';
-	line_ += name;
+	text_ += '<';
+	text_ += name;
 	return *this;
 }
 
@@ -27,35 +50,35 @@ xml_writer& xml_writer::attr(std::string_view name, uint64_t value)
 {
 	char buf[24];
 	auto r = std::to_chars(buf, buf + sizeof(buf), value);
-	line_ += ' ';
-	line_ += name;
-	line_ += "=\"";
-	line_.append(buf, r.ptr);
-	line_ += '"';
+	text_ += ' ';
+	text_ += name;
+	text_ += "=\"";
+	text_.append(buf, r.ptr);
+	text_ += '"';
 	return *this;
 }
 
 xml_writer& xml_writer::attr(std::string_view name, std::string_view value)
 {
-	line_ += ' ';
-	line_ += name;
-	line_ += "=\"";
-	line_ += xml_escape(value);
-	line_ += '"';
+	text_ += ' ';
+	text_ += name;
+	text_ += "=\"";
+	text_ += xml_escape(value);
+	text_ += '"';
 	return *this;
 }
 
 void xml_writer::end_open()
 {
-	line_ += ">\n";
-	flush_line();
+	text_ += ">\n";
+	end_line();
 	++depth_;
 }
 
 void xml_writer::end_empty()
 {
-	line_ += "/>\n";
-	flush_line();
+	text_ += "/>\n";
+	end_line();
 }
 
 void xml_writer::close(std::string_view name)
@@ -63,10 +86,10 @@ void xml_writer::close(std::string_view name)
 	if (depth_)
 		--depth_;
 	indent();
-	line_ += "</";
-	line_ += name;
-	line_ += ">\n";
-	flush_line();
+	text_ += "</";
+	text_ += name;
+	text_ += ">\n";
+	end_line();
 }
 
 std::string xml_escape(std::string_view text)
