@@ -1,0 +1,90 @@
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "base/error.h"
+#include "io/aligned_buffer.h"
+#include "io/block_device.h"
+#include "support/temp_file.h"
+
+using namespace thinmeta;
+using thinmeta::io::block_device;
+
+namespace {
+std::vector<uint8_t> numbered_blocks(size_t n, size_t extra_bytes = 0)
+{
+	std::vector<uint8_t> bytes(n * block_size + extra_bytes);
+	for (size_t b = 0; b < n; ++b)
+		std::memset(bytes.data() + b * block_size, int(b + 1), block_size);
+	return bytes;
+}
+}
+
+TEST_CASE("block_device reports missing files, directories and odd files clearly", "[block_device]")
+{
+	test::temp_dir dir;
+	REQUIRE_THROWS_WITH(block_device::open(dir.file("nope"), io::access::read_only),
+	                    Catch::Contains("nope: No such file or directory"));
+	REQUIRE_THROWS_WITH(block_device::open(dir.file(""), io::access::read_only), Catch::Contains("is a directory"));
+}
+
+TEST_CASE("block_device counts whole blocks only", "[block_device]")
+{
+	test::temp_dir dir;
+	auto path = dir.write("img", numbered_blocks(3, 100));
+	auto dev = block_device::open(path, io::access::read_only);
+	CHECK(dev.nr_blocks() == 3);
+	CHECK(dev.size_bytes() == 3 * block_size + 100);
+	CHECK_FALSE(dev.is_block_device());
+}
+
+TEST_CASE("read_blocks gathers scattered blocks into consecutive slots", "[block_device]")
+{
+	test::temp_dir dir;
+	auto dev = block_device::open(dir.write("img", numbered_blocks(10)), io::access::read_only);
+	std::vector<block_address> wanted{1, 2, 3, 7, 9};
+	io::aligned_buffer buf(wanted.size());
+	dev.read_blocks(wanted, buf.data());
+	for (size_t i = 0; i < wanted.size(); ++i) {
+		INFO("slot " << i);
+		CHECK(buf.block(i)[0] == wanted[i] + 1);
+		CHECK(buf.block(i)[block_size - 1] == wanted[i] + 1);
+	}
+}
+
+TEST_CASE("reading past the end names the block and the size", "[block_device]")
+{
+	test::temp_dir dir;
+	auto dev = block_device::open(dir.write("img", numbered_blocks(4)), io::access::read_only);
+	io::aligned_buffer buf(1);
+	REQUIRE_THROWS_WITH(dev.read_block(4, buf.data()),
+	                    Catch::Contains("block 4 is past the end of the metadata (4 blocks)"));
+}
+
+TEST_CASE("create_file makes a zeroed file that can be written and read back", "[block_device]")
+{
+	test::temp_dir dir;
+	{
+		auto dev = block_device::create_file(dir.file("new"), 8);
+		CHECK(dev.nr_blocks() == 8);
+		io::aligned_buffer buf(2);
+		std::memset(buf.data(), 0x5A, 2 * block_size);
+		dev.write_range(3, 2, buf.data());
+		dev.flush();
+	}
+	auto dev = block_device::open(dir.file("new"), io::access::read_only);
+	io::aligned_buffer buf(8);
+	dev.read_range(0, 8, buf.data());
+	CHECK(buf.block(2)[0] == 0);
+	CHECK(buf.block(3)[0] == 0x5A);
+	CHECK(buf.block(4)[block_size - 1] == 0x5A);
+	CHECK(buf.block(5)[0] == 0);
+}
+
+TEST_CASE("a read-only device refuses writes", "[block_device]")
+{
+	test::temp_dir dir;
+	auto dev = block_device::open(dir.write("img", numbered_blocks(2)), io::access::read_only);
+	io::aligned_buffer buf(1, true);
+	REQUIRE_THROWS_AS(dev.write_block(0, buf.data()), thinmeta::error);
+}
