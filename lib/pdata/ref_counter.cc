@@ -30,6 +30,24 @@ void ref_counter::inc(uint64_t b, uint32_t by)
 	big = (big > UINT32_MAX - by) ? UINT32_MAX : big + by;
 }
 
+void ref_counter::dec(uint64_t b)
+{
+	auto& chunk = chunks_[b >> chunk_bits];
+	if (!chunk)
+		return;
+	uint8_t& c = chunk[b & (chunk_size - 1)];
+	if (c != spilled) {
+		if (c)
+			--c;
+		return;
+	}
+	auto it = large_.find(b);
+	if (--it->second < spilled) {
+		c = static_cast<uint8_t>(it->second);
+		large_.erase(it);
+	}
+}
+
 uint32_t ref_counter::get(uint64_t b) const
 {
 	const auto& chunk = chunks_[b >> chunk_bits];

@@ -18,6 +18,8 @@ public:
 	uint64_t size() const { return nr_blocks_; }
 	// Counts for blocks past size() are not kept: callers check the range.
 	void inc(uint64_t b, uint32_t by = 1);
+	// Takes one off a count above 0 (a reference given back).
+	void dec(uint64_t b);
 	uint32_t get(uint64_t b) const;
 	// Bytes held, for memory accounting in benchmarks.
 	uint64_t memory_used() const;
