@@ -1,5 +1,6 @@
 #include "ops/dump_strict_source.h"
 
+#include "base/error.h"
 #include "base/text.h"
 #include "thin/block_time.h"
 
@@ -10,8 +11,8 @@ namespace {
 // Hands every leaf of a device's mapping tree to the sink; throws on damage.
 class leaf_forwarder final : public pdata::strict_btree_visitor {
 public:
-	leaf_forwarder(std::string tree_name, mapping_sink& sink)
-	    : strict_btree_visitor(std::move(tree_name)), sink_(sink)
+	leaf_forwarder(std::string tree_name, mapping_sink& sink, const std::string& truncation_hint)
+	    : strict_btree_visitor(std::move(tree_name)), sink_(sink), truncation_hint_(truncation_hint)
 	{
 	}
 
@@ -22,8 +23,14 @@ public:
 		return true;
 	}
 
+	void damaged(block_address where, const pdata::key_range& keys, const std::string& what) override
+	{
+		strict_btree_visitor::damaged(where, keys, what + truncation_hint_);
+	}
+
 private:
 	mapping_sink& sink_;
+	const std::string& truncation_hint_;
 };
 
 }
@@ -31,6 +38,12 @@ private:
 dump_strict_source::dump_strict_source(const thin::read_request& request)
     : reader_(request), walker_(reader_.device(), thin::mapping_value_size)
 {
+	// Only the live superblock knows the metadata's size; a snapshot's copy
+	// has no space maps.
+	uint64_t covered = reader_.sb().metadata_sm.nr_blocks;
+	if (covered > reader_.device().nr_blocks())
+		truncation_hint_ = cat("; the metadata space map covers ", covered, " blocks but the file holds only ",
+		                       reader_.device().nr_blocks(), ": is the image truncated?");
 }
 
 dump_pool_header dump_strict_source::pool() const
@@ -44,12 +57,18 @@ dump_pool_header dump_strict_source::pool() const
 
 std::vector<thin::thin_device> dump_strict_source::devices()
 {
-	return reader_.devices();
+	try {
+		return reader_.devices();
+	} catch (const error& e) {
+		if (truncation_hint_.empty())
+			throw;
+		throw error(e.what() + truncation_hint_);
+	}
 }
 
 void dump_strict_source::mappings(const thin::thin_device& device, mapping_sink& sink)
 {
-	leaf_forwarder forward(cat(path(), ": mapping tree of device ", device.id), sink);
+	leaf_forwarder forward(cat(path(), ": mapping tree of device ", device.id), sink, truncation_hint_);
 	walker_.walk(device.mapping_root, forward);
 }
 

@@ -29,6 +29,8 @@ public:
 private:
 	thin::metadata_reader reader_;
 	pdata::btree_walker walker_;  // kept across devices so its buffers are reused
+	// Added to damage messages when the file is shorter than the metadata.
+	std::string truncation_hint_;
 };
 
 }

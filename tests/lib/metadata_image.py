@@ -198,3 +198,18 @@ class Image:
             if self.metadata_count(b) == 0:
                 return b
         raise ValueError("no free metadata block")
+
+    # metadata snapshot
+    def plant_metadata_snapshot(self):
+        """Copies the live superblock to the first free metadata block, as
+        reserve_metadata_snap does (block number set, space-map roots zeroed),
+        and makes it the held root. Reference counts are left alone: enough
+        for readers (dump -m, delta -m), not for thin_check. Returns the
+        copy's block number."""
+        where = self.first_free_metadata_block()
+        copy = self.read(0)
+        struct.pack_into("<Q", copy, 8, where)
+        copy[64:320] = bytes(256)
+        self.write(where, copy, SALT_SUPERBLOCK)
+        self.patch_superblock(56, "<Q", where)
+        return where
