@@ -94,4 +94,24 @@ std::vector<char*> with_bare_options_valueless(int argc, char** argv,
 	return out;
 }
 
+void add_metadata_snap_option(command_line& cl, const char* what)
+{
+	cl.add()("metadata-snap,m", po::value<std::string>()->implicit_value("")->value_name("block"),
+	         cat("read the metadata snapshot ", what, ": the one the superblock holds, or the one at the block "
+	             "given as -m<block> or --metadata-snap=<block>")
+	             .c_str());
+}
+
+metadata_snap_choice metadata_snap_option(const command_line& cl)
+{
+	metadata_snap_choice choice;
+	if (!cl.has("metadata-snap"))
+		return choice;
+	choice.use = true;
+	auto where = cl.get<std::string>("metadata-snap");
+	if (!where.empty())
+		choice.block = parse_number(where, "--metadata-snap");
+	return choice;
+}
+
 }

@@ -59,4 +59,14 @@ uint64_t parse_number(const std::string& text, const std::string& option);
 std::vector<char*> with_bare_options_valueless(int argc, char** argv,
                                                std::initializer_list<std::string_view> spellings);
 
+// The -m/--metadata-snap[=block] option of the tools that read metadata:
+// `what` completes "read the metadata snapshot ..." in the help text. Parse
+// with with_bare_options_valueless(argc, argv, {"-m", "--metadata-snap"}).
+void add_metadata_snap_option(command_line& cl, const char* what);
+struct metadata_snap_choice {
+	bool use = false;
+	std::optional<uint64_t> block;  // none: the one the superblock holds
+};
+metadata_snap_choice metadata_snap_option(const command_line& cl);
+
 }

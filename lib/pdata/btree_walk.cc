@@ -14,6 +14,14 @@ namespace {
 constexpr size_t max_depth = 64;
 }
 
+key_range child_key_range(const node_view& node, uint32_t i, const key_range& parent)
+{
+	key_range r{node.key(i), i + 1 < node.nr_entries() ? std::optional<uint64_t>(node.key(i + 1)) : parent.end};
+	if (i == 0)
+		r.begin = std::max(r.begin, parent.begin);
+	return r;
+}
+
 btree_walker::btree_walker(const io::block_device& dev, uint32_t leaf_value_size)
     : dev_(dev), value_size_(leaf_value_size)
 {
@@ -24,14 +32,7 @@ std::string btree_walker::check(const uint8_t* block, block_address where, const
 	std::string fault = check_node(block, where, value_size_);
 	if (!fault.empty())
 		return fault;
-	node_view n(block);
-	if (n.nr_entries()) {
-		if (n.key(0) < keys.begin)
-			return cat("first key ", n.key(0), " is below the parent's key ", keys.begin);
-		if (keys.end && n.key(n.nr_entries() - 1) >= *keys.end)
-			return cat("last key ", n.key(n.nr_entries() - 1), " is not below the next parent key ", *keys.end);
-	}
-	return {};
+	return check_keys_within(block, keys);
 }
 
 void btree_walker::walk(block_address root, btree_visitor& visitor)
@@ -62,12 +63,7 @@ void btree_walker::walk(block_address root, btree_visitor& visitor)
 void btree_walker::descend(const node_view& node, const key_range& keys, size_t depth, btree_visitor& visitor)
 {
 	uint32_t nr = node.nr_entries();
-	auto range_of = [&](uint32_t i) {
-		key_range r{node.key(i), i + 1 < nr ? std::optional<uint64_t>(node.key(i + 1)) : keys.end};
-		if (i == 0)
-			r.begin = std::max(r.begin, keys.begin);
-		return r;
-	};
+	auto range_of = [&](uint32_t i) { return child_key_range(node, i, keys); };
 
 	if (depth >= max_depth) {
 		visitor.damaged(path_.back(), keys, "the tree is too deep: it has a cycle");

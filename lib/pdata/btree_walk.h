@@ -25,6 +25,9 @@ public:
 	virtual void damaged(block_address where, const key_range& keys, const std::string& what) = 0;
 };
 
+// The keys child i of an internal node may hold, given the node's own bounds.
+key_range child_key_range(const node_view& node, uint32_t i, const key_range& parent);
+
 class btree_walker {
 public:
 	btree_walker(const io::block_device& dev, uint32_t leaf_value_size);

@@ -48,4 +48,16 @@ std::string check_node(const uint8_t* block, block_address where, uint32_t leaf_
 	return {};
 }
 
+std::string check_keys_within(const uint8_t* block, const key_range& keys)
+{
+	node_view n(block);
+	if (n.nr_entries()) {
+		if (n.key(0) < keys.begin)
+			return cat("first key ", n.key(0), " is below the parent's key ", keys.begin);
+		if (keys.end && n.key(n.nr_entries() - 1) >= *keys.end)
+			return cat("last key ", n.key(n.nr_entries() - 1), " is not below the next parent key ", *keys.end);
+	}
+	return {};
+}
+
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "io/block.h"
+#include "pdata/key_range.h"
 
 namespace thinmeta::pdata {
 
@@ -17,5 +18,9 @@ std::string check_node(const uint8_t* block, block_address where, uint32_t leaf_
 // The same checks that need no knowledge of the tree (no value size), for
 // recognising nodes when scanning a damaged device.
 std::string check_node_shape(const uint8_t* block, block_address where);
+
+// What is wrong with a node's keys as a child whose parent bounds it to
+// `keys`: the first key below the bound, or the last at or past its end.
+std::string check_keys_within(const uint8_t* block, const key_range& keys);
 
 }

@@ -1,0 +1,211 @@
+#include "thin/mapping_forest.h"
+
+#include <algorithm>
+
+#include "base/error.h"
+#include "base/text.h"
+#include "io/aligned_buffer.h"
+#include "pdata/btree_walk.h"
+#include "pdata/node_check.h"
+#include "thin/block_time.h"
+
+namespace thinmeta::thin {
+
+namespace {
+
+// Deeper than any tree of 2^64 keys can be: a longer path is a cycle.
+constexpr uint32_t max_height = 64;
+// Blocks read by one batched request.
+constexpr size_t batch_blocks = 256;
+
+// What is wrong with a node as a member of a tree of mappings at `height`
+// within `keys`; empty when it is sound.
+std::string check_mapping_node(const uint8_t* block, block_address where, uint32_t height,
+                               const pdata::key_range& keys)
+{
+	std::string fault = pdata::check_node(block, where, mapping_value_size);
+	if (!fault.empty())
+		return fault;
+	pdata::node_view n(block);
+	if (height == 0 && !n.is_leaf())
+		return "an internal node where the tree's other paths have leaves: the tree's depth is not uniform";
+	if (height > 0 && n.is_leaf())
+		return "a leaf where the tree's other paths have internal nodes: the tree's depth is not uniform";
+	return pdata::check_keys_within(block, keys);
+}
+
+// Reads `blocks` (ascending) in batches; calls use(i, data) for each.
+template <typename Use>
+void read_sorted(const io::block_device& dev, const std::vector<block_address>& blocks, Use use)
+{
+	io::aligned_buffer buf(std::min(blocks.size(), batch_blocks));
+	for (size_t first = 0; first < blocks.size(); first += batch_blocks) {
+		size_t n = std::min(batch_blocks, blocks.size() - first);
+		dev.read_blocks(std::span(blocks).subspan(first, n), buf.data());
+		for (size_t i = 0; i < n; ++i)
+			use(first + i, buf.block(i));
+	}
+}
+
+}
+
+mapping_forest::mapping_forest(const io::block_device& dev, std::span<const thin_device> devices)
+    : dev_(dev), devices_(devices), node_of_block_(dev.nr_blocks(), 0)
+{
+	std::vector<std::vector<uint32_t>> by_height;
+	for (uint32_t d = 0; d < devices.size(); ++d) {
+		block_address root = devices[d].mapping_root;
+		uint32_t n;
+		if (root < dev.nr_blocks() && node_of_block_[root]) {
+			n = node_of_block_[root] - 1;
+		} else {
+			uint32_t height = tree_height(root, d);
+			n = find_or_add(root, height, pdata::key_range{}, d);
+			if (by_height.size() <= height)
+				by_height.resize(height + 1);
+			by_height[height].push_back(n);
+		}
+		nodes_[n].paths = static_cast<uint8_t>(std::min(2, nodes_[n].paths + 1));
+		roots_.push_back(n);
+	}
+
+	// Every parent of a node is one level higher, so by the time a level is
+	// read, every path to it has been counted.
+	for (size_t h = by_height.size(); h-- > 1;)
+		read_level(by_height[h], by_height);
+
+	if (!by_height.empty()) {
+		std::vector<uint32_t>& leaf_nodes = by_height[0];
+		std::sort(leaf_nodes.begin(), leaf_nodes.end(),
+		          [&](uint32_t a, uint32_t b) { return nodes_[a].block < nodes_[b].block; });
+		leaves_.reserve(leaf_nodes.size());
+		for (uint32_t n : leaf_nodes) {
+			node& x = nodes_[n];
+			x.leaf = static_cast<uint32_t>(leaves_.size());
+			leaves_.push_back(leaf{x.block, x.keys, x.device, x.paths > 1});
+		}
+	}
+}
+
+void mapping_forest::damaged(uint32_t device, block_address b, const pdata::key_range& keys,
+                             const std::string& what) const
+{
+	throw error(cat(dev_.path(), ": mapping tree of device ", devices_[device].id, ": block ", b, " (keys ",
+	                keys.describe(), "): ", what));
+}
+
+uint32_t mapping_forest::find_or_add(block_address b, uint32_t height, const pdata::key_range& keys,
+                                     uint32_t device)
+{
+	if (b >= dev_.nr_blocks())
+		damaged(device, b, keys, cat("block ", b, " is past the end of the metadata (", dev_.nr_blocks(), " blocks)"));
+	if (uint32_t known = node_of_block_[b]) {
+		if (nodes_[known - 1].height != height)
+			damaged(device, b, keys, "the block is reached at two different depths: the trees are damaged");
+		return known - 1;
+	}
+	node x;
+	x.block = b;
+	x.keys = keys;
+	x.height = height;
+	x.device = device;
+	nodes_.push_back(x);
+	node_of_block_[b] = static_cast<uint32_t>(nodes_.size());
+	return static_cast<uint32_t>(nodes_.size() - 1);
+}
+
+uint32_t mapping_forest::tree_height(block_address root, uint32_t device)
+{
+	io::aligned_buffer buf(1);
+	block_address b = root;
+	for (uint32_t height = 0; height < max_height; ++height) {
+		if (b >= dev_.nr_blocks())
+			damaged(device, b, {}, cat("block ", b, " is past the end of the metadata (", dev_.nr_blocks(), " blocks)"));
+		dev_.read_block(b, buf.data());
+		std::string fault = pdata::check_node(buf.data(), b, mapping_value_size);
+		if (!fault.empty())
+			damaged(device, b, {}, fault);
+		pdata::node_view n(buf.data());
+		if (!n.is_internal())
+			return height;
+		b = n.child(0);
+	}
+	damaged(device, root, {}, "the tree is too deep: it has a cycle");
+}
+
+void mapping_forest::read_level(const std::vector<uint32_t>& level, std::vector<std::vector<uint32_t>>& by_height)
+{
+	std::vector<uint32_t> order(level);
+	std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return nodes_[a].block < nodes_[b].block; });
+	std::vector<block_address> blocks(order.size());
+	for (size_t i = 0; i < order.size(); ++i)
+		blocks[i] = nodes_[order[i]].block;
+
+	read_sorted(dev_, blocks, [&](size_t i, const uint8_t* data) {
+		uint32_t p = order[i];
+		// Copies: adding children may move nodes_.
+		const node parent = nodes_[p];
+		std::string fault = check_mapping_node(data, parent.block, parent.height, parent.keys);
+		if (!fault.empty())
+			damaged(parent.device, parent.block, parent.keys, fault);
+		pdata::node_view n(data);
+		uint32_t first = static_cast<uint32_t>(children_.size());
+		for (uint32_t c = 0; c < n.nr_entries(); ++c) {
+			pdata::key_range keys = pdata::child_key_range(n, c, parent.keys);
+			bool is_new = n.child(c) >= dev_.nr_blocks() || !node_of_block_[n.child(c)];
+			uint32_t k = find_or_add(n.child(c), parent.height - 1, keys, parent.device);
+			if (is_new)
+				by_height[parent.height - 1].push_back(k);
+			nodes_[k].paths = static_cast<uint8_t>(std::min(2, nodes_[k].paths + parent.paths));
+			children_.push_back(k);
+		}
+		nodes_[p].first_child = first;
+		nodes_[p].nr_children = n.nr_entries();
+	});
+}
+
+void mapping_forest::read_leaves(const std::function<bool(size_t)>& want,
+                                 const std::function<void(size_t, const pdata::node_view&)>& visit) const
+{
+	std::vector<size_t> chosen;
+	std::vector<block_address> blocks;
+	for (size_t i = 0; i < leaves_.size(); ++i) {
+		if (want && !want(i))
+			continue;
+		chosen.push_back(i);
+		blocks.push_back(leaves_[i].block);
+	}
+	read_sorted(dev_, blocks, [&](size_t k, const uint8_t* data) {
+		const leaf& l = leaves_[chosen[k]];
+		std::string fault = check_mapping_node(data, l.block, 0, l.keys);
+		if (!fault.empty())
+			damaged(l.device, l.block, l.keys, fault);
+		visit(chosen[k], pdata::node_view(data));
+	});
+}
+
+void mapping_forest::device_leaves(size_t device, const std::function<void(size_t)>& visit) const
+{
+	struct position {
+		uint32_t node;
+		uint32_t next;
+	};
+	std::vector<position> stack{{roots_[device], 0}};
+	while (!stack.empty()) {
+		position& top = stack.back();
+		const node& x = nodes_[top.node];
+		if (x.height == 0) {
+			visit(x.leaf);
+			stack.pop_back();
+			continue;
+		}
+		if (top.next == x.nr_children) {
+			stack.pop_back();
+			continue;
+		}
+		uint32_t child = children_[x.first_child + top.next++];
+		stack.push_back({child, 0});
+	}
+}
+
+}
