@@ -8,6 +8,7 @@
 #include <string>
 
 #include "io/block.h"
+#include "io/block_store.h"
 
 namespace thinmeta::io {
 
@@ -18,7 +19,7 @@ enum class access { read_only, read_write };
 // metadata snapshot of a live pool.
 enum class sharing { exclusive, shared };
 
-class block_device {
+class block_device final : public block_store {
 public:
 	static block_device open(const std::string& path, access mode, sharing share = sharing::exclusive);
 	// Creates (or truncates) a regular file of the given size.
@@ -28,10 +29,10 @@ public:
 	block_device& operator=(block_device&& other) noexcept;
 	block_device(const block_device&) = delete;
 	block_device& operator=(const block_device&) = delete;
-	~block_device();
+	~block_device() override;
 
 	const std::string& path() const { return path_; }
-	uint64_t nr_blocks() const { return nr_blocks_; }
+	uint64_t nr_blocks() const override { return nr_blocks_; }
 	uint64_t size_bytes() const { return size_bytes_; }
 	bool is_block_device() const { return is_block_device_; }
 	bool writable() const { return mode_ == access::read_write; }
@@ -42,13 +43,13 @@ public:
 	// be block-aligned (see aligned_buffer).
 	void read_blocks(std::span<const block_address> blocks, uint8_t* out) const;
 	// Reads blocks [first, first + count) into out.
-	void read_range(block_address first, uint64_t count, uint8_t* out) const;
+	void read_range(block_address first, uint64_t count, uint8_t* out) const override;
 	void read_block(block_address b, uint8_t* out) const { read_range(b, 1, out); }
 
-	void write_range(block_address first, uint64_t count, const uint8_t* data);
+	void write_range(block_address first, uint64_t count, const uint8_t* data) override;
 	void write_block(block_address b, const uint8_t* data) { write_range(b, 1, data); }
 	// Makes every write so far durable.
-	void flush();
+	void flush() override;
 
 	// Throws unless b < nr_blocks(); `what` names the structure that refers to b.
 	void check_in_range(block_address b, const char* what = "block") const;

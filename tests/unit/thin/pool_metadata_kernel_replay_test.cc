@@ -1,0 +1,121 @@
+// The metadata half of tests/interop/test_kernel_metadata_equality.py: the
+// same operations the guest script drives through the kernel's dm-thin,
+// replayed through pool_metadata, must leave the same metadata image byte
+// for byte. Hidden ([.kernel]): it runs only when the interop test starts
+// it with THINMETA_KERNEL_IMAGE naming the kernel's image.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "io/memory_block_store.h"
+#include "thin/pool_metadata.h"
+
+using namespace thinmeta;
+
+namespace {
+
+std::vector<uint8_t> read_file(const std::string& path)
+{
+	std::ifstream in(path, std::ios::binary);
+	REQUIRE(in);
+	return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void write_and_flush(thin::pool_metadata& pmd, thin::thin_device td, uint64_t vblock)
+{
+	uint64_t d = pmd.alloc_data_block();
+	pmd.insert_block(td, vblock, d);
+	pmd.commit();
+}
+
+// The pool status line's numbers, after "thin-pool".
+struct pool_status {
+	uint64_t trans_id, metadata_used, metadata_total, data_used, data_total;
+	std::string held_root;
+};
+
+std::string describe(const pool_status& s)
+{
+	std::ostringstream o;
+	o << s.trans_id << ' ' << s.metadata_used << '/' << s.metadata_total << ' ' << s.data_used << '/' << s.data_total
+	  << ' ' << s.held_root;
+	return o.str();
+}
+
+// Keep in step with GUEST_SCRIPT in the interop test.
+pool_status replay(io::memory_block_store& store)
+{
+	thin::pool_metadata pmd(store, {128, true, 4096});
+	pmd.resize_data_dev(1024);  // pool preresume
+	pmd.commit();
+	pmd.create_thin(0);
+	pmd.commit();
+	thin::thin_device td0 = pmd.open_device(0);
+	for (uint64_t b : {0, 1, 2, 3, 10, 100})
+		write_and_flush(pmd, td0, b);
+	pmd.create_snap(1, 0);
+	pmd.commit();
+	for (uint64_t b : {1, 3, 200})
+		write_and_flush(pmd, td0, b);
+	pmd.delete_device(1);
+	pmd.commit();
+	pmd.reserve_metadata_snap();
+	pmd.commit();
+	write_and_flush(pmd, td0, 2);
+	// discard of block 10 with passdown
+	auto r = pmd.find_mapped_range(td0, 10, 11);
+	REQUIRE(r);
+	pmd.remove_range(td0, r->thin_begin, r->thin_end);
+	uint64_t e = r->data_begin + (r->thin_end - r->thin_begin);
+	pmd.inc_data_range(r->data_begin, e);
+	pmd.dec_data_range(r->data_begin, e);
+	pmd.commit();
+	pmd.commit();  // status
+	pool_status status{pmd.transaction_id(),
+	                   pmd.metadata_nr_blocks() - pmd.metadata_free_blocks(),
+	                   pmd.metadata_nr_blocks(),
+	                   pmd.data_nr_blocks() - pmd.data_free_blocks(),
+	                   pmd.data_nr_blocks(),
+	                   pmd.metadata_snap() ? std::to_string(pmd.metadata_snap()) : "-"};
+	pmd.close_device(td0);
+	pmd.commit();  // pool suspend
+	pmd.close();
+	return status;
+}
+
+}
+
+TEST_CASE("pool_metadata replays the kernel's metadata image byte for byte", "[.kernel]")
+{
+	const char* kernel_image = std::getenv("THINMETA_KERNEL_IMAGE");
+	REQUIRE(kernel_image);
+	std::vector<uint8_t> theirs = read_file(kernel_image);
+	REQUIRE(theirs.size() % block_size == 0);
+	io::memory_block_store store(theirs.size() / block_size);
+	pool_status status = replay(store);
+	if (const char* line = std::getenv("THINMETA_KERNEL_STATUS")) {
+		// "0 131072 thin-pool 0 423/4096 8/1024 91 rw ..."
+		std::istringstream in(line);
+		std::string start, len, target, trans, meta, data, held;
+		in >> start >> len >> target >> trans >> meta >> data >> held;
+		CHECK(describe(status) == trans + " " + meta + " " + data + " " + held);
+	}
+	if (const char* out = std::getenv("THINMETA_REPLAY_OUT")) {
+		std::ofstream o(out, std::ios::binary);
+		o.write(reinterpret_cast<const char*>(store.bytes().data()), static_cast<std::streamsize>(store.bytes().size()));
+	}
+	std::ostringstream differing;
+	unsigned nr_differing = 0;
+	for (uint64_t b = 0; b < store.nr_blocks(); ++b) {
+		if (std::memcmp(store.block(b), theirs.data() + b * block_size, block_size)) {
+			if (nr_differing++ < 40)
+				differing << b << ' ';
+		}
+	}
+	INFO("blocks that differ: " << differing.str());
+	CHECK(nr_differing == 0);
+}
