@@ -10,6 +10,10 @@
 
 namespace thinmeta::cli {
 
+namespace {
+constexpr const char* positionals_key = "positional-arguments";
+}
+
 command_line::command_line(std::string name, std::string usage)
     : name_(std::move(name)), usage_(std::move(usage)), visible_("Options")
 {
@@ -20,9 +24,10 @@ bool command_line::parse(int argc, char** argv)
 {
 	po::options_description all;
 	all.add(visible_);
-	all.add_options()("input", po::value<std::vector<std::string>>(), "positional arguments");
+	// Not "input": tools have their own --input (-i) option.
+	all.add_options()(positionals_key, po::value<std::vector<std::string>>(), "positional arguments");
 	po::positional_options_description pos;
-	pos.add("input", -1);
+	pos.add(positionals_key, -1);
 
 	auto parsed = po::command_line_parser(argc, argv)
 	                  .options(all)
@@ -47,9 +52,9 @@ bool command_line::parse(int argc, char** argv)
 
 std::vector<std::string> command_line::positionals() const
 {
-	if (!has("input"))
+	if (!has(positionals_key))
 		return {};
-	return vm_["input"].as<std::vector<std::string>>();
+	return vm_[positionals_key].as<std::vector<std::string>>();
 }
 
 std::string command_line::single_input(const char* what) const

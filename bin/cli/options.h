@@ -21,7 +21,7 @@ public:
 	command_line(std::string name, std::string usage);
 
 	po::options_description_easy_init add() { return visible_.add_options(); }
-	// Positional arguments collected into a vector<string> named "input".
+	// Positional arguments, read with positionals() or single_input().
 	void allow_positionals(int max_count) { max_positionals_ = max_count; }
 
 	// Parses; returns false when -h or -V was handled (the tool then exits 0).
