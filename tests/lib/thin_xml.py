@@ -91,7 +91,9 @@ def random_device(dev_id, alloc, nr_blocks, span, rng, time=0, **kw):
 
 def snapshot_of(origin, dev_id, alloc, rng, changed_fraction, time, transaction=0):
     """A snapshot sharing most data blocks with `origin`; a fraction of its
-    blocks were rewritten (new data blocks, newer time)."""
+    blocks were rewritten (new data blocks, newer time). As in the kernel,
+    taking it sets the origin's snap_time to the snapshot's time."""
+    origin.snap_time = max(origin.snap_time, time)
     maps = []
     for v, d, t in origin.mappings:
         if rng.random() < changed_fraction:
