@@ -9,6 +9,7 @@ reference tools are Debian's thin-provisioning-tools 0.9.0 in /usr/sbin;
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -36,10 +37,18 @@ class Result:
                 f"stdout={self.stdout[:2000]!r}, stderr={self.stderr[:2000]!r})")
 
 
+# What AddressSanitizer, LeakSanitizer and UBSan print when they find a bug.
+SANITIZER_REPORT = re.compile(rb"^==\d+==ERROR: \w+Sanitizer|: runtime error: ", re.M)
+
+
 def run(args, input=None, timeout=600, text=True, env=None):
-    """Runs a command; never raises on a non-zero status."""
+    """Runs a command; never raises on a non-zero status, but fails the test
+    when a sanitizer reported a bug (scripts/test's sanitizer build)."""
     p = subprocess.run([str(a) for a in args], input=input, capture_output=True,
                        timeout=timeout, text=text, env=env)
+    stderr = p.stderr.encode(errors="replace") if text else p.stderr
+    if stderr and SANITIZER_REPORT.search(stderr):
+        raise AssertionError(f"sanitizer report from {args}:\n{stderr.decode(errors='replace')}")
     return Result(args, p.returncode, p.stdout, p.stderr)
 
 
