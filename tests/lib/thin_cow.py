@@ -16,24 +16,9 @@ thin_rmap and thin_dump read it as the kernel's metadata would read.
 import mmap
 import struct
 
-BLOCK = 4096
-NODE_SALT = 121107
+from metadata_image import BLOCK, SALT_NODE, crc32c_raw
+
 LEAF, INTERNAL = 2, 1
-
-_TABLE = []
-for _i in range(256):
-    _c = _i
-    for _ in range(8):
-        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
-    _TABLE.append(_c)
-
-
-def crc32c_raw(data, crc=0xFFFFFFFF):
-    """CRC-32C without the final inversion, as the metadata checksums use it."""
-    t = _TABLE
-    for b in data:
-        crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc
 
 
 class Image:
@@ -54,7 +39,7 @@ class Image:
     def close(self):
         for b in sorted(self.dirty):
             off = b * BLOCK
-            struct.pack_into("<I", self.m, off, crc32c_raw(self.m[off + 4:off + BLOCK]) ^ NODE_SALT)
+            struct.pack_into("<I", self.m, off, crc32c_raw(self.m[off + 4:off + BLOCK]) ^ SALT_NODE)
         self.dirty.clear()
         self.m.flush()
         self.m.close()
