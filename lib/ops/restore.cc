@@ -1,0 +1,90 @@
+#include "ops/restore.h"
+
+#include <cerrno>
+#include <sys/stat.h>
+
+#include "base/error.h"
+#include "base/text.h"
+#include "io/aligned_buffer.h"
+#include "io/block_device.h"
+#include "ops/xml_reader.h"
+#include "pdata/space_map_disk.h"
+#include "thin/superblock.h"
+
+namespace thinmeta::ops {
+
+namespace {
+
+// Passes warnings on with the place in the XML they concern.
+class located_warnings final : public restore_warnings {
+public:
+	explicit located_warnings(restore_warnings& to) : to_(to) {}
+	void warning(const std::string& text) override { to_.warning(reader ? reader->place() + text : text); }
+
+	const xml_reader* reader = nullptr;
+
+private:
+	restore_warnings& to_;
+};
+
+struct stat stat_or_throw(const std::string& path, const char* role)
+{
+	struct stat st;
+	if (::stat(path.c_str(), &st) == 0)
+		return st;
+	int err = errno;
+	if (err == ENOENT)
+		throw error(cat(path, ": no such file: the ", role,
+		                role == std::string("output")
+		                    ? " must be an existing block device or a file large enough for the metadata "
+		                      "(thin_metadata_size estimates the size)"
+		                    : " must be an existing file"));
+	throw io_error(path, err);
+}
+
+void zero_superblock(io::block_device& dev)
+{
+	if (dev.nr_blocks() == 0)
+		return;
+	try {
+		io::aligned_buffer zero(1, true);
+		dev.write_block(thin::superblock_location, zero.data());
+		dev.flush();
+	} catch (const error&) {
+		// The error being reported matters more than this one.
+	}
+}
+
+}
+
+void restore(const restore_options& options, progress_sink& progress, restore_warnings& warnings)
+{
+	struct stat in = stat_or_throw(options.input, "input");
+	struct stat out = stat_or_throw(options.output, "output");
+	if (in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+		throw error(cat(options.output, " is the input file: the output must be another file or device"));
+
+	io::block_device dev = io::block_device::open(options.output, io::access::read_write);
+	uint64_t nr_blocks = dev.nr_blocks();
+	if (nr_blocks > pdata::max_metadata_blocks) {
+		warnings.warning(cat(options.output, " holds ", nr_blocks, " blocks; metadata uses at most ",
+		                     pdata::max_metadata_blocks, " (the rest is left unused)"));
+		nr_blocks = pdata::max_metadata_blocks;
+	}
+	zero_superblock(dev);
+
+	located_warnings located(warnings);
+	restore_builder builder(dev, nr_blocks, options.overrides, located);
+	xml_reader reader(options.input, builder, progress);
+	located.reader = &reader;
+	try {
+		reader.read();
+		if (!builder.complete())
+			throw error(cat(options.input, ": the superblock is not complete"));
+	} catch (...) {
+		zero_superblock(dev);
+		throw;
+	}
+}
+
+}

@@ -1,0 +1,26 @@
+// thin_restore's operation: metadata on a device or file, built from a
+// thin_dump XML file. The output must exist (a block device, or a file large
+// enough), must not be the input, and is opened exclusively. On any error the
+// output's superblock is left zeroed, so nothing that looks like valid
+// metadata remains.
+#pragma once
+
+#include <string>
+
+#include "base/progress.h"
+#include "ops/restore_builder.h"
+#include "ops/restore_events.h"
+
+namespace thinmeta::ops {
+
+struct restore_options {
+	std::string input;
+	std::string output;
+	restore_overrides overrides;
+};
+
+// Throws thinmeta::error saying what went wrong and where; warnings (values
+// recomputed or ignored) go to `warnings` with their place in the input.
+void restore(const restore_options& options, progress_sink& progress, restore_warnings& warnings);
+
+}
