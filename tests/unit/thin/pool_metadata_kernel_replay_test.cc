@@ -46,8 +46,18 @@ std::string describe(const pool_status& s)
 	return o.str();
 }
 
-// Keep in step with GUEST_SCRIPT in the interop test.
-pool_status replay(io::memory_block_store& store)
+pool_status status_of(thin::pool_metadata& pmd)
+{
+	return {pmd.transaction_id(),
+	        pmd.metadata_nr_blocks() - pmd.metadata_free_blocks(),
+	        pmd.metadata_nr_blocks(),
+	        pmd.data_nr_blocks() - pmd.data_free_blocks(),
+	        pmd.data_nr_blocks(),
+	        pmd.metadata_snap() ? std::to_string(pmd.metadata_snap()) : "-"};
+}
+
+// Keep in step with BASIC_SCRIPT in the interop test.
+pool_status replay_basic(io::memory_block_store& store)
 {
 	thin::pool_metadata pmd(store, {128, true, 4096});
 	pmd.resize_data_dev(1024);  // pool preresume
@@ -75,13 +85,43 @@ pool_status replay(io::memory_block_store& store)
 	pmd.dec_data_range(r->data_begin, e);
 	pmd.commit();
 	pmd.commit();  // status
-	pool_status status{pmd.transaction_id(),
-	                   pmd.metadata_nr_blocks() - pmd.metadata_free_blocks(),
-	                   pmd.metadata_nr_blocks(),
-	                   pmd.data_nr_blocks() - pmd.data_free_blocks(),
-	                   pmd.data_nr_blocks(),
-	                   pmd.metadata_snap() ? std::to_string(pmd.metadata_snap()) : "-"};
+	pool_status status = status_of(pmd);
 	pmd.close_device(td0);
+	pmd.commit();  // pool suspend
+	pmd.close();
+	return status;
+}
+
+// Keep in step with SPLITS_SCRIPT in the interop test: mapping leaves split
+// and then merge again, a shared two-level tree is changed, a discard
+// removes a long range (no passdown).
+pool_status replay_splits(io::memory_block_store& store)
+{
+	thin::pool_metadata pmd(store, {128, true, 4096});
+	pmd.resize_data_dev(1024);
+	pmd.commit();
+	pmd.create_thin(0);
+	pmd.commit();
+	thin::thin_device td0 = pmd.open_device(0);
+	for (uint64_t i = 0; i < 300; ++i)
+		write_and_flush(pmd, td0, (i * 7) % 300);
+	pmd.create_snap(1, 0);
+	pmd.commit();
+	for (uint64_t b : {5, 60, 130, 200, 270, 299})
+		write_and_flush(pmd, td0, b);
+	pmd.create_thin(2);
+	pmd.commit();
+	thin::thin_device td2 = pmd.open_device(2);
+	for (uint64_t b = 0; b < 10; ++b)
+		write_and_flush(pmd, td2, b);
+	pmd.remove_range(td0, 50, 250);
+	pmd.commit();
+	pmd.delete_device(1);
+	pmd.commit();
+	pmd.commit();  // status
+	pool_status status = status_of(pmd);
+	pmd.close_device(td0);
+	pmd.close_device(td2);
 	pmd.commit();  // pool suspend
 	pmd.close();
 	return status;
@@ -96,7 +136,8 @@ TEST_CASE("pool_metadata replays the kernel's metadata image byte for byte", "[.
 	std::vector<uint8_t> theirs = read_file(kernel_image);
 	REQUIRE(theirs.size() % block_size == 0);
 	io::memory_block_store store(theirs.size() / block_size);
-	pool_status status = replay(store);
+	std::string scenario = std::getenv("THINMETA_SCENARIO") ? std::getenv("THINMETA_SCENARIO") : "basic";
+	pool_status status = scenario == "splits" ? replay_splits(store) : replay_basic(store);
 	if (const char* line = std::getenv("THINMETA_KERNEL_STATUS")) {
 		// "0 131072 thin-pool 0 423/4096 8/1024 91 rw ..."
 		std::istringstream in(line);
