@@ -1,7 +1,8 @@
 """The write path against the real kernel: short dm-thin scripts (pool
 creation, create_thin, whole-block writes with flushes, create_snap, writes
-that break sharing, delete, reserve_metadata_snap, discards; and one that
-splits mapping leaves and merges them again) run on Debian's 6.1 kernel
+that break sharing, delete, reserve_metadata_snap, discards; one that
+splits mapping leaves and merges them again; one that grows the data and
+metadata devices) run on Debian's 6.1 kernel
 under ../shared/kernel/kvm-dm; the same metadata operations replayed
 through our pool_metadata (the hidden [.kernel] case of unit_thin) must
 leave a byte-identical metadata image and the same pool status numbers, and
@@ -66,6 +67,33 @@ dmsetup remove pool
 """
 
 
+# Keep in step with replay_growth(): the pool's data device grows from 1024
+# to 32768 blocks and its metadata device (a linear device over the image)
+# from 4096 to 20480 blocks; the pool takes each in when resumed.
+GROWTH_SCRIPT = """\
+set -e
+yes A | head -c 65536 > /tmp/pat
+wr() { dd if=/tmp/pat of=/dev/mapper/thin$1 bs=65536 seek=$2 count=1 oflag=direct conv=fsync,notrunc 2>/dev/null; }
+dmsetup create meta --table "0 32768 linear /dev/vda 0"
+dmsetup create pool --table "0 131072 thin-pool /dev/mapper/meta /dev/vdb 128 0"
+dmsetup message pool 0 "create_thin 0"
+dmsetup create thin0 --table "0 2097152 thin /dev/mapper/pool 0"
+i=0; while [ $i -lt 20 ]; do wr 0 $i; i=$((i + 1)); done
+dmsetup load pool --table "0 4194304 thin-pool /dev/mapper/meta /dev/vdb 128 0"
+dmsetup resume pool
+while [ $i -lt 30 ]; do wr 0 $i; i=$((i + 1)); done
+dmsetup suspend pool
+dmsetup load meta --table "0 163840 linear /dev/vda 0"
+dmsetup resume meta
+dmsetup resume pool
+while [ $i -lt 40 ]; do wr 0 $i; i=$((i + 1)); done
+echo "STATUS $(dmsetup status pool)"
+dmsetup remove thin0
+dmsetup remove pool
+dmsetup remove meta
+"""
+
+
 class KernelMetadataEquality(TempDirTestCase):
     def test_basic_replay_matches_the_kernel_byte_for_byte(self):
         dump = self.compare("basic", BASIC_SCRIPT, r"^0 131072 thin-pool 0 \d+/4096 8/1024 \d+ rw ")
@@ -77,7 +105,13 @@ class KernelMetadataEquality(TempDirTestCase):
         self.assertIn('<device dev_id="0" mapped_blocks="100"', dump)
         self.assertIn('<device dev_id="2" mapped_blocks="10"', dump)
 
-    def compare(self, scenario, guest_script, status_pattern):
+    def test_growth_replay_matches_the_kernel_byte_for_byte(self):
+        dump = self.compare("growth", GROWTH_SCRIPT, r"^0 4194304 thin-pool 0 \d+/20480 40/32768 - rw ",
+                            meta_size=128 << 20, data_size=2 << 30)
+        self.assertIn('nr_data_blocks="32768"', dump)
+        self.assertIn('<device dev_id="0" mapped_blocks="40"', dump)
+
+    def compare(self, scenario, guest_script, status_pattern, meta_size=16 << 20, data_size=64 << 20):
         """Runs the script on the kernel and the replay; returns 0.9.0's dump."""
         if not os.access(KVM_DM, os.X_OK):
             self.skipTest(f"{KVM_DM} is absent")
@@ -89,9 +123,9 @@ class KernelMetadataEquality(TempDirTestCase):
 
         meta = self.path("meta.img")
         with open(meta, "wb") as f:
-            f.truncate(16 << 20)
+            f.truncate(meta_size)
         with open(self.path("data.img"), "wb") as f:
-            f.truncate(64 << 20)
+            f.truncate(data_size)
         script = self.path("guest.sh")
         script.write_text(guest_script)
         r = run([KVM_DM, "--disk", meta, "--disk", self.path("data.img"), script], timeout=300)
