@@ -1,33 +1,11 @@
-// thin_metadata_unpack: unpacks a file thin_metadata_pack made into a metadata image file.
-#include <string>
-
-#include "cli/options.h"
-#include "cli/tool_main.h"
+// thin_metadata_unpack: turns a file thin_metadata_pack made back into a
+// metadata image of the original size.
+#include "cli/input_output_tool.h"
 #include "ops/pack.h"
-
-using namespace thinmeta;
-
-namespace {
-
-int unpack_main(int argc, char** argv)
-{
-	cli::command_line cl("thin_metadata_unpack", "-i {input} -o {output}");
-	namespace po = cli::po;
-	cl.add()("input,i", po::value<std::string>()->value_name("file"), "the pack file to read");
-	cl.add()("output,o", po::value<std::string>()->value_name("file"), "the image file to write (of the original size)");
-	if (!cl.parse(argc, argv))
-		return cli::exit_ok;
-	if (!cl.has("input"))
-		throw po::error("no input given: name it with -i");
-	if (!cl.has("output"))
-		throw po::error("no output given: name it with -o");
-	ops::unpack_metadata(cl.get<std::string>("input"), cl.get<std::string>("output"));
-	return cli::exit_ok;
-}
-
-}
 
 int main(int argc, char** argv)
 {
-	return cli::run_tool("thin_metadata_unpack", argc, argv, unpack_main);
+	return thinmeta::cli::run_input_output_tool(
+	    "thin_metadata_unpack", argc, argv, "the pack file to read", "the image file to write",
+	    [](const std::string& in, const std::string& out) { thinmeta::ops::unpack_metadata(in, out); });
 }
