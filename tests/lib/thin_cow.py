@@ -8,7 +8,8 @@ the other device still reaches), as dm-thin's shadowing does. It can also
 put a one-child root on top of a tree, so two trees that share leaves have
 different heights.
 
-Only the mapping trees and device details are kept right: the space maps
+A metadata snapshot can be reserved as the kernel reserves it. Only the
+mapping trees and device details are kept right: the space maps
 are not updated, so thin_check reports the image, but thin_delta, thin_ls,
 thin_rmap and thin_dump read it as the kernel's metadata would read.
 """
@@ -16,7 +17,7 @@ thin_rmap and thin_dump read it as the kernel's metadata would read.
 import mmap
 import struct
 
-from metadata_image import BLOCK, SALT_NODE, crc32c_raw
+from metadata_image import BLOCK, SALT_NODE, SALT_SUPERBLOCK, crc32c_raw
 
 LEAF, INTERNAL = 2, 1
 
@@ -29,7 +30,9 @@ class Image:
         self.m = mmap.mmap(self._f.fileno(), 0)
         self.nr_blocks = len(self.m) // BLOCK
         self.dirty = set()
+        self.superblocks_dirty = set()
         self.owned = {}  # device id -> blocks written for it alone
+        self.frozen = set()  # device tree leaves a metadata snapshot still holds
         used = self.nr_blocks
         zero = bytes(BLOCK)
         while used > 0 and self.m[(used - 1) * BLOCK:used * BLOCK] == zero:
@@ -37,10 +40,11 @@ class Image:
         self.next_free = used
 
     def close(self):
-        for b in sorted(self.dirty):
-            off = b * BLOCK
-            struct.pack_into("<I", self.m, off, crc32c_raw(self.m[off + 4:off + BLOCK]) ^ SALT_NODE)
-        self.dirty.clear()
+        for blocks, salt in ((self.dirty, SALT_NODE), (self.superblocks_dirty, SALT_SUPERBLOCK)):
+            for b in sorted(blocks):
+                off = b * BLOCK
+                struct.pack_into("<I", self.m, off, crc32c_raw(self.m[off + 4:off + BLOCK]) ^ salt)
+            blocks.clear()
         self.m.flush()
         self.m.close()
         self._f.close()
@@ -118,18 +122,28 @@ class Image:
             raise KeyError(key)
         return b, i
 
-    def top_leaf(self, dev_id):
-        return self._tree_leaf(self.u64(0, 320), dev_id)
+    def top_leaf(self, dev_id, writable=False):
+        return self._device_tree_leaf(320, dev_id, writable)
 
-    def details_leaf(self, dev_id):
-        return self._tree_leaf(self.u64(0, 328), dev_id)
+    def details_leaf(self, dev_id, writable=False):
+        return self._device_tree_leaf(328, dev_id, writable)
+
+    def _device_tree_leaf(self, sb_offset, dev_id, writable):
+        b, i = self._tree_leaf(self.u64(0, sb_offset), dev_id)
+        if writable and b in self.frozen:
+            if b != self.u64(0, sb_offset):
+                raise ValueError("copying a device tree of more than one node is not supported")
+            b = self.copy_node(b)
+            struct.pack_into("<Q", self.m, sb_offset, b)
+            self.superblocks_dirty.add(0)
+        return b, i
 
     def root_of(self, dev_id):
         b, i = self.top_leaf(dev_id)
         return self.value64(b, i)
 
     def set_root(self, dev_id, root):
-        b, i = self.top_leaf(dev_id)
+        b, i = self.top_leaf(dev_id, writable=True)
         self.set_value64(b, i, root)
 
     def mapped_blocks(self, dev_id):
@@ -137,7 +151,7 @@ class Image:
         return self.u64(b, self.value_off(b, i))
 
     def set_details(self, dev_id, mapped=None, snap_time=None, creation_time=None):
-        b, i = self.details_leaf(dev_id)
+        b, i = self.details_leaf(dev_id, writable=True)
         off = self.value_off(b, i)
         if mapped is not None:
             self.set_u64(b, off, mapped)
@@ -195,6 +209,22 @@ class Image:
         self.m[vo + 8 * i:vo + 8 * (n - 1)] = self.m[vo + 8 * (i + 1):vo + 8 * n]
         self.set_u32(leaf, 16, n - 1)
         self.set_details(dev_id, mapped=self.mapped_blocks(dev_id) - 1)
+
+    def reserve_metadata_snap(self):
+        """Copies the superblock as the pool message reserve_metadata_snap
+        does (its own location, space-map roots zeroed) and holds it from
+        the live superblock; returns its block. Later changes copy every
+        node they touch, so the copy's trees stay as they are."""
+        s = self.allocate()
+        self.m[s * BLOCK:(s + 1) * BLOCK] = self.m[0:BLOCK]
+        struct.pack_into("<Q", self.m, s * BLOCK + 8, s)
+        self.m[s * BLOCK + 64:s * BLOCK + 320] = bytes(256)
+        struct.pack_into("<Q", self.m, 56, s)
+        self.superblocks_dirty.update((0, s))
+        for owned in self.owned.values():
+            owned.clear()
+        self.frozen.update((self.u64(0, 320), self.u64(0, 328)))
+        return s
 
     def deepen(self, dev_id):
         """Puts a new internal root with a single child, the old root, on
