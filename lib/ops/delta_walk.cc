@@ -251,6 +251,11 @@ delta_walk_counts walk_delta(const io::block_device& dev, const delta_tree& left
 	using kind = tree_cursor::head_kind;
 	tree_cursor L(dev, left.name), R(dev, right.name);
 	L.start(left.root);
+	if (left.root == right.root) {
+		// One tree twice (a device with itself, a snapshot never written).
+		sink.shared({left.root, {}, L.top_height()});
+		return {};
+	}
 	R.start(right.root);
 
 	// A subtree's children that the other tree also holds at the same height
