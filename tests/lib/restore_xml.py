@@ -91,12 +91,11 @@ def shared_pool(seed=1, nr_snapshots=3, nr_segments=30, keep=0.6, gap_mappings=(
         v += max(gap_mappings) + 1
         size = rng.choice(SEGMENT_SIZES)
         segment = []
-        for _ in range(size):
-            run = rng.choice([1, 1, 3, 20])
+        while len(segment) < size:
+            run = min(rng.choice([1, 1, 3, 20]), size - len(segment))
             first = alloc.take(run)
             segment.extend((v + i, first + i, 0) for i in range(run))
             v += run + rng.choice([0, 1, 5])
-        segment = segment[:size]
         name = f"seg{s}"
         sp.defs[name] = segment
         sp.layouts[0].append(("ref", name))
