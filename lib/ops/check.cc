@@ -37,11 +37,7 @@ private:
 class data_counts final : public expected_counts {
 public:
 	explicit data_counts(const pdata::ref_counter& counts) : counts_(counts) {}
-	void get(uint64_t first, uint32_t n, uint32_t* out) const override
-	{
-		for (uint32_t i = 0; i < n; ++i)
-			out[i] = counts_.get(first + i);
-	}
+	void get(uint64_t first, uint32_t n, uint32_t* out) const override { counts_.get_range(first, n, out); }
 
 private:
 	const pdata::ref_counter& counts_;
@@ -238,7 +234,7 @@ void checker::walk_trees()
 	              options_.metadata_snap);
 
 	stored_space_map metadata_sm;
-	if (!options_.metadata_snap)
+	if (compare_counts)
 		queue_space_map_structures(walk, metadata_sm);
 
 	listener_.stage("examining devices tree");

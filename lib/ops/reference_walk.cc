@@ -4,6 +4,7 @@
 
 #include "base/endian.h"
 #include "base/text.h"
+#include "io/read_ahead.h"
 #include "pdata/node_check.h"
 #include "thin/block_time.h"
 
@@ -14,8 +15,8 @@ using pdata::node_view;
 
 namespace {
 
-// Nodes read per batched request while walking a level: 16 MiB.
-constexpr size_t batch_blocks = 4096;
+// Nodes read per batched request while walking a level: 4 MiB.
+constexpr size_t batch_blocks = 1024;
 
 constexpr uint64_t count_unknown = UINT64_MAX;
 constexpr uint64_t count_in_progress = UINT64_MAX - 1;
@@ -126,38 +127,70 @@ void reference_walk::process_level(std::vector<node_ref>& level, std::vector<nod
 	std::sort(level.begin(), level.end(), [](const node_ref& a, const node_ref& b) {
 		return a.block != b.block ? a.block < b.block : a.owner < b.owner;
 	});
-	buffer_.reserve(std::min(batch_blocks, level.size()));
 
-	std::vector<block_address> to_read;
-	std::vector<std::pair<size_t, size_t>> groups;  // refs[first, last) of each block read
-	size_t i = 0;
-	while (i < level.size()) {
-		to_read.clear();
-		groups.clear();
-		while (i < level.size() && to_read.size() < batch_blocks) {
-			size_t j = i;
-			block_address b = level[i].block;
-			while (j < level.size() && level[j].block == b)
-				++j;
-			if (b >= nr_metadata_blocks_ || b >= dev_.nr_blocks()) {
-				for (size_t k = i; k < j; ++k)
-					node_damaged(level[k], cat("points to block ", b, ", past the end of the metadata (",
-					                           std::min(nr_metadata_blocks_, dev_.nr_blocks()), " blocks)"));
+	// Count every reference and decide, block by block, what the level needs
+	// read: blocks seen in earlier levels are not read again.
+	struct to_visit {
+		size_t first_ref;
+		size_t end_ref;
+		uint32_t value_size;
+	};
+	std::vector<block_address> blocks;
+	std::vector<to_visit> visits;
+	for (size_t i = 0; i < level.size();) {
+		size_t j = i;
+		block_address b = level[i].block;
+		while (j < level.size() && level[j].block == b)
+			++j;
+		if (b >= nr_metadata_blocks_ || b >= dev_.nr_blocks()) {
+			for (size_t k = i; k < j; ++k)
+				node_damaged(level[k], cat("points to block ", b, ", past the end of the metadata (",
+				                           std::min(nr_metadata_blocks_, dev_.nr_blocks()), " blocks)"));
+		} else {
+			md_counts_[b] += static_cast<uint32_t>(j - i);
+			if (visited_kind_[b] != static_cast<uint8_t>(tree_kind::none)) {
+				revisit(&level[i], j - i);
 			} else {
-				md_counts_[b] += static_cast<uint32_t>(j - i);
-				if (visited_kind_[b] != static_cast<uint8_t>(tree_kind::none)) {
-					revisit(&level[i], j - i);
-				} else {
-					to_read.push_back(b);
-					groups.emplace_back(i, j);
-				}
+				blocks.push_back(b);
+				visits.push_back({i, j, value_size_of(owners_[level[i].owner].kind)});
 			}
-			i = j;
 		}
-		dev_.read_blocks(to_read, buffer_.data());
-		blocks_read_ += to_read.size();
-		for (size_t g = 0; g < groups.size(); ++g)
-			visit(buffer_.block(g), &level[groups[g].first], groups[g].second - groups[g].first, next);
+		i = j;
+	}
+
+	// A reader thread reads each batch and validates its nodes (checksums
+	// are most of the cost) while this thread visits the batch before.
+	size_t nr_batches = (blocks.size() + batch_blocks - 1) / batch_blocks;
+	std::vector<std::span<const block_address>> batches;
+	for (size_t k = 0; k < nr_batches; ++k)
+		batches.emplace_back(blocks.data() + k * batch_blocks, std::min(batch_blocks, blocks.size() - k * batch_blocks));
+	std::vector<std::vector<std::pair<size_t, std::string>>> faults(nr_batches);
+	auto validate = [&](size_t k, const uint8_t* data, size_t n) {
+		for (size_t j = 0; j < n; ++j) {
+			size_t v = k * batch_blocks + j;
+			const uint8_t* block = data + j * block_size;
+			std::string fault = pdata::check_node(block, blocks[v], visits[v].value_size);
+			for (size_t r = visits[v].first_ref; fault.empty() && r < visits[v].end_ref; ++r)
+				fault = check_bounds(node_view(block), level[r]);
+			if (!fault.empty())
+				faults[k].emplace_back(j, std::move(fault));
+		}
+	};
+
+	io::read_ahead reader(dev_, batches, validate);
+	static const std::string sound;
+	for (size_t k = 0; k < nr_batches; ++k) {
+		const uint8_t* data = reader.next();
+		auto fault = faults[k].begin();
+		for (size_t j = 0; j < batches[k].size(); ++j) {
+			const to_visit& v = visits[k * batch_blocks + j];
+			bool damaged = fault != faults[k].end() && fault->first == j;
+			visit(data + j * block_size, &level[v.first_ref], v.end_ref - v.first_ref, next,
+			      damaged ? fault->second : sound);
+			if (damaged)
+				++fault;
+		}
+		blocks_read_ += batches[k].size();
 		progress.update("checking b-trees", blocks_read_, blocks_read_);
 	}
 }
@@ -214,7 +247,8 @@ void reference_walk::revisit(const node_ref* refs, size_t nr)
 	}
 }
 
-void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr, std::vector<node_ref>& next)
+void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr, std::vector<node_ref>& next,
+                           const std::string& fault)
 {
 	const node_ref& first = refs[0];
 	block_address b = first.block;
@@ -222,10 +256,7 @@ void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr
 	visited_kind_[b] = static_cast<uint8_t>(kind);
 	visited_owner_[b] = first.owner;
 
-	std::string fault = pdata::check_node(block, b, value_size_of(kind));
 	node_view n(block);
-	for (size_t k = 0; fault.empty() && k < nr; ++k)
-		fault = check_bounds(n, refs[k]);
 	if (!fault.empty()) {
 		damaged_.insert(b);
 		if (kind == tree_kind::mapping_bottom && !subtree_mappings_.empty())

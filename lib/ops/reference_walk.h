@@ -104,7 +104,9 @@ private:
 	std::string owner_name(uint32_t owner) const;
 	pdata::key_range range_of(const node_ref& r) const;
 	void process_level(std::vector<node_ref>& level, std::vector<node_ref>& next, progress_sink& progress);
-	void visit(const uint8_t* block, const node_ref* refs, size_t nr, std::vector<node_ref>& next);
+	// `fault` is what validation found wrong with the node, empty if sound.
+	void visit(const uint8_t* block, const node_ref* refs, size_t nr, std::vector<node_ref>& next,
+	           const std::string& fault);
 	void revisit(const node_ref* refs, size_t nr);
 	void visit_leaf(const pdata::node_view& n, const node_ref& r, std::vector<node_ref>& next);
 	void node_damaged(const node_ref& r, const std::string& what, severity s = severity::fatal);
@@ -153,7 +155,7 @@ private:
 	std::vector<pdata::index_entry> data_bitmaps_;
 	std::vector<ordered_leaf> ref_leaves_[2];
 
-	io::aligned_buffer buffer_;
+	io::aligned_buffer buffer_;  // for re-reading shared nodes
 	uint64_t blocks_read_ = 0;
 };
 

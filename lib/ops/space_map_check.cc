@@ -6,6 +6,7 @@
 #include "base/endian.h"
 #include "base/text.h"
 #include "io/aligned_buffer.h"
+#include "io/read_ahead.h"
 #include "pdata/btree_node.h"
 
 namespace thinmeta::ops {
@@ -81,6 +82,9 @@ class comparison {
 public:
 	comparison(const stored_space_map& sm, check_findings& findings) : sm_(sm), findings_(findings) {}
 
+	// The common case, kept cheap: the stored count is what was expected.
+	void agree(uint32_t stored) { allocated_ += stored != 0; }
+
 	void compare(uint64_t block, uint32_t stored, uint32_t expected)
 	{
 		if (stored)
@@ -128,16 +132,32 @@ private:
 
 }
 
+namespace {
+
+// The four 2-bit counts packed in each possible bitmap byte.
+struct byte_decoder {
+	uint8_t counts[256][4];
+	byte_decoder()
+	{
+		for (unsigned byte = 0; byte < 256; ++byte) {
+			uint8_t one[block_size] = {};
+			one[pdata::bitmap_header_size] = static_cast<uint8_t>(byte);
+			for (uint32_t e = 0; e < 4; ++e)
+				counts[byte][e] = static_cast<uint8_t>(pdata::bitmap_entry(one, e));
+		}
+	}
+};
+
+}
+
 void check_space_map(const io::block_device& dev, const stored_space_map& sm, const expected_counts& expected,
                      check_findings& findings, progress_sink& progress)
 {
+	static const byte_decoder decode;
 	uint64_t nr_bitmaps = pdata::nr_bitmaps_for(sm.nr_blocks);
 	ref_count_stream overflow(dev, sm.ref_count_leaves);
 	comparison cmp(sm, findings);
-	io::aligned_buffer buffer(bitmaps_per_batch);
 	std::vector<uint32_t> want(entries_per_bitmap);
-	std::vector<block_address> to_read;
-	std::vector<size_t> slot;
 
 	auto stale_overflow_before = [&](uint64_t limit) {
 		while (!overflow.done() && overflow.key() < limit) {
@@ -148,65 +168,80 @@ void check_space_map(const io::block_device& dev, const stored_space_map& sm, co
 		}
 	};
 
-	for (uint64_t first = 0; first < nr_bitmaps; first += bitmaps_per_batch) {
-		size_t n = static_cast<size_t>(std::min<uint64_t>(bitmaps_per_batch, nr_bitmaps - first));
-		to_read.clear();
-		slot.assign(n, SIZE_MAX);
-		std::vector<size_t> order;
-		for (size_t k = 0; k < n; ++k) {
-			block_address b = sm.bitmaps[first + k].blocknr;
-			if (b != 0 && b < dev.nr_blocks())
-				order.push_back(k);
-		}
-		std::sort(order.begin(), order.end(),
-		          [&](size_t a, size_t b) { return sm.bitmaps[first + a].blocknr < sm.bitmaps[first + b].blocknr; });
-		for (size_t k : order) {
-			slot[k] = to_read.size();
-			to_read.push_back(sm.bitmaps[first + k].blocknr);
-		}
-		dev.read_blocks(to_read, buffer.data());
+	// Bitmaps are read in index order, a batch ahead, and their checksums
+	// verified on the reader thread.
+	std::vector<block_address> blocks;
+	for (uint64_t i = 0; i < nr_bitmaps; ++i) {
+		block_address b = sm.bitmaps[i].blocknr;
+		if (b != 0 && b < dev.nr_blocks())
+			blocks.push_back(b);
+	}
+	std::vector<std::span<const block_address>> batches;
+	for (size_t k = 0; k * bitmaps_per_batch < blocks.size(); ++k)
+		batches.emplace_back(blocks.data() + k * bitmaps_per_batch,
+		                     std::min(bitmaps_per_batch, blocks.size() - k * bitmaps_per_batch));
+	std::vector<std::vector<std::string>> faults(batches.size());
+	io::read_ahead reader(dev, batches, [&](size_t k, const uint8_t* data, size_t n) {
+		faults[k].resize(n);
+		for (size_t j = 0; j < n; ++j)
+			faults[k][j] = pdata::check_bitmap_block(data + j * block_size, batches[k][j]);
+	});
 
-		for (size_t k = 0; k < n; ++k) {
-			uint64_t index = first + k;
-			uint64_t base = index * entries_per_bitmap;
-			uint32_t count = static_cast<uint32_t>(std::min<uint64_t>(entries_per_bitmap, sm.nr_blocks - base));
-			block_address where = sm.bitmaps[index].blocknr;
-			std::string fault;
-			if (slot[k] == SIZE_MAX)
-				fault = where ? cat("is at block ", where, ", past the end of the metadata") : "is missing";
-			else
-				fault = pdata::check_bitmap_block(buffer.block(slot[k]), where);
-			if (!fault.empty()) {
-				findings.report(severity::fatal, sm.name + " bitmap",
-				                cat(sm.name, " space map bitmap ", index, " (blocks ", base, "..", base + count - 1,
-				                    ", at block ", where, ") ", fault));
-				findings.damaged_block(where);
-				cmp.incomplete();
-				while (!overflow.done() && overflow.key() < base + count)
-					overflow.advance();
+	const uint8_t* batch = nullptr;
+	size_t batch_index = 0, in_batch = 0;
+	for (uint64_t index = 0; index < nr_bitmaps; ++index) {
+		uint64_t base = index * entries_per_bitmap;
+		uint32_t count = static_cast<uint32_t>(std::min<uint64_t>(entries_per_bitmap, sm.nr_blocks - base));
+		block_address where = sm.bitmaps[index].blocknr;
+		std::string fault;
+		const uint8_t* bitmap = nullptr;
+		if (where == 0 || where >= dev.nr_blocks()) {
+			fault = where ? cat("is at block ", where, ", past the end of the metadata") : "is missing";
+		} else {
+			if (!batch || in_batch == batches[batch_index].size()) {
+				if (batch)
+					++batch_index;
+				batch = reader.next();
+				in_batch = 0;
+			}
+			bitmap = batch + in_batch * block_size;
+			fault = faults[batch_index][in_batch++];
+		}
+		if (!fault.empty()) {
+			findings.report(severity::fatal, sm.name + " bitmap",
+			                cat(sm.name, " space map bitmap ", index, " (blocks ", base, "..", base + count - 1,
+			                    ", at block ", where, ") ", fault));
+			findings.damaged_block(where);
+			cmp.incomplete();
+			while (!overflow.done() && overflow.key() < base + count)
+				overflow.advance();
+			continue;
+		}
+
+		expected.get(base, count, want.data());
+		const uint8_t* bytes = bitmap + pdata::bitmap_header_size;
+		for (uint32_t e = 0; e < count; ++e) {
+			uint32_t stored = decode.counts[bytes[e / 4]][e % 4];
+			if (stored == want[e] && stored != pdata::overflow_marker) {
+				cmp.agree(stored);
 				continue;
 			}
-			const uint8_t* bitmap = buffer.block(slot[k]);
-			expected.get(base, count, want.data());
-			for (uint32_t e = 0; e < count; ++e) {
-				uint32_t stored = pdata::bitmap_entry(bitmap, e);
-				uint64_t b = base + e;
-				if (stored == pdata::overflow_marker) {
-					stale_overflow_before(b);
-					if (!overflow.done() && overflow.key() == b) {
-						stored = overflow.count();
-						overflow.advance();
-					} else {
-						findings.report(severity::fatal, sm.name + " ref-count tree",
-						                cat(sm.name, " block ", b, ": its bitmap says the count is 3 or more, but the ",
-						                    "ref-count tree has no entry for it"));
-						continue;
-					}
+			uint64_t b = base + e;
+			if (stored == pdata::overflow_marker) {
+				stale_overflow_before(b);
+				if (!overflow.done() && overflow.key() == b) {
+					stored = overflow.count();
+					overflow.advance();
+				} else {
+					findings.report(severity::fatal, sm.name + " ref-count tree",
+					                cat(sm.name, " block ", b, ": its bitmap says the count is 3 or more, but the ",
+					                    "ref-count tree has no entry for it"));
+					continue;
 				}
-				cmp.compare(b, stored, want[e]);
 			}
+			cmp.compare(b, stored, want[e]);
 		}
-		progress.update(cat("checking ", sm.name, " space map"), first + n, nr_bitmaps);
+		progress.update(cat("checking ", sm.name, " space map"), index + 1, nr_bitmaps);
 	}
 	stale_overflow_before(UINT64_MAX);
 	cmp.finish();

@@ -1,5 +1,6 @@
 #include "pdata/ref_counter.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace thinmeta::pdata {
@@ -57,6 +58,26 @@ uint32_t ref_counter::get(uint64_t b) const
 	if (c != spilled)
 		return c;
 	return large_.at(b);
+}
+
+void ref_counter::get_range(uint64_t first, uint32_t n, uint32_t* out) const
+{
+	while (n) {
+		uint64_t offset = first & (chunk_size - 1);
+		uint32_t here = static_cast<uint32_t>(std::min<uint64_t>(n, chunk_size - offset));
+		const uint8_t* chunk = chunks_[first >> chunk_bits].get();
+		if (!chunk) {
+			std::fill_n(out, here, 0u);
+		} else {
+			for (uint32_t i = 0; i < here; ++i) {
+				uint8_t c = chunk[offset + i];
+				out[i] = c == spilled ? large_.at(first + i) : c;
+			}
+		}
+		first += here;
+		out += here;
+		n -= here;
+	}
 }
 
 uint64_t ref_counter::memory_used() const

@@ -17,10 +17,24 @@ public:
 
 	uint64_t size() const { return nr_blocks_; }
 	// Counts for blocks past size() are not kept: callers check the range.
-	void inc(uint64_t b, uint32_t by = 1);
+	void inc(uint64_t b)
+	{
+		uint8_t* chunk = chunks_[b >> chunk_bits].get();
+		if (chunk) {
+			uint8_t& c = chunk[b & (chunk_size - 1)];
+			if (c < spilled - 1) {
+				++c;
+				return;
+			}
+		}
+		inc(b, 1);
+	}
+	void inc(uint64_t b, uint32_t by);
 	// Takes one off a count above 0 (a reference given back).
 	void dec(uint64_t b);
 	uint32_t get(uint64_t b) const;
+	// Counts of blocks [first, first + n) into out.
+	void get_range(uint64_t first, uint32_t n, uint32_t* out) const;
 	// Bytes held, for memory accounting in benchmarks.
 	uint64_t memory_used() const;
 

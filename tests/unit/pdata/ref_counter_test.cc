@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <vector>
+
 #include "pdata/ref_counter.h"
 
 using thinmeta::pdata::ref_counter;
@@ -42,4 +44,18 @@ TEST_CASE("ref_counter allocates only the chunks it touches", "[ref_counter]")
 	CHECK(c.get(huge - 1) == 1);
 	CHECK(c.get(huge / 2) == 1);
 	CHECK(c.memory_used() == empty + 2 * ref_counter::chunk_size);
+}
+
+TEST_CASE("ref_counter reads ranges across chunks and spilled counts", "[ref_counter]")
+{
+	ref_counter c(3 * ref_counter::chunk_size);
+	uint64_t edge = ref_counter::chunk_size - 2;
+	c.inc(edge);
+	c.inc(edge + 3, 300);
+	std::vector<uint32_t> out(6, 99);
+	c.get_range(edge - 1, 6, out.data());
+	CHECK(out == std::vector<uint32_t>{0, 1, 0, 0, 300, 0});
+	c.get_range(2 * ref_counter::chunk_size, 3, out.data());
+	CHECK(out[0] == 0);
+	CHECK(out[2] == 0);
 }
