@@ -103,6 +103,8 @@ private:
 };
 
 // Checks the structure of a single-level tree; returns its keys in order.
+// (Problems are collected and reported once: per-entry assertions would
+// dominate the run time of the random tests.)
 class btree_checker {
 public:
 	btree_checker(pdata::transaction_manager& tm, uint32_t value_size) : tm_(tm), value_size_(value_size) {}
@@ -110,40 +112,46 @@ public:
 	std::vector<uint64_t> check(block_address root)
 	{
 		keys_.clear();
+		problems_.str("");
 		leaf_depth_ = -1;
 		visit(root, 0, true, 0, false, 0);
+		INFO(problems_.str());
+		REQUIRE(problems_.str().empty());
 		return keys_;
 	}
 	// Levels below the root of the last tree checked.
 	int depth() const { return leaf_depth_; }
 
 private:
+	void problem(block_address b, const char* what) { problems_ << "node " << b << ": " << what << "\n"; }
+
 	void visit(block_address b, int depth, bool is_root, uint64_t lower, bool has_upper, uint64_t upper)
 	{
 		pdata::block_handle h = tm_.read(b, pdata::block_kind::btree_node);
 		pdata::node_view n(h.data());
-		INFO("node " << b << " at depth " << depth);
 		bool internal = n.flags() & pdata::internal_node;
-		REQUIRE((n.flags() == pdata::internal_node || n.flags() == pdata::leaf_node));
 		uint32_t vs = internal ? 8 : value_size_;
-		REQUIRE(n.value_size() == vs);
-		REQUIRE(n.max_entries() == pdata::max_entries_for(vs));
-		REQUIRE(n.nr_entries() <= n.max_entries());
-		if (!is_root)
-			REQUIRE(n.nr_entries() >= n.max_entries() / 3);
-		if (internal)
-			REQUIRE(n.nr_entries() > 0);
+		if (n.flags() != pdata::internal_node && n.flags() != pdata::leaf_node)
+			return problem(b, "bad flags");
+		if (n.value_size() != vs || n.max_entries() != pdata::max_entries_for(vs))
+			return problem(b, "bad value size or max_entries");
+		if (n.nr_entries() > n.max_entries())
+			return problem(b, "too many entries");
+		if (!is_root && n.nr_entries() < n.max_entries() / 3)
+			problem(b, "under a third full");
+		if (internal && !n.nr_entries())
+			problem(b, "empty internal node");
 		for (uint32_t i = 0; i < n.nr_entries(); ++i) {
-			if (i)
-				REQUIRE(n.key(i - 1) < n.key(i));
-			REQUIRE(n.key(i) >= lower);
-			if (has_upper)
-				REQUIRE(n.key(i) < upper);
+			if (i && n.key(i - 1) >= n.key(i))
+				problem(b, "keys out of order");
+			if (n.key(i) < lower || (has_upper && n.key(i) >= upper))
+				problem(b, "key outside the range its parent gives");
 		}
 		if (!internal) {
 			if (leaf_depth_ < 0)
 				leaf_depth_ = depth;
-			REQUIRE(depth == leaf_depth_);
+			if (depth != leaf_depth_)
+				problem(b, "leaf at another depth");
 			for (uint32_t i = 0; i < n.nr_entries(); ++i)
 				keys_.push_back(n.key(i));
 			return;
@@ -158,6 +166,7 @@ private:
 	pdata::transaction_manager& tm_;
 	uint32_t value_size_;
 	std::vector<uint64_t> keys_;
+	std::ostringstream problems_;
 	int leaf_depth_ = -1;
 };
 
