@@ -1,0 +1,216 @@
+"""thin_metadata_pack run as a user would: the pack file holds the version-3
+header and zlib records of every block that carries a metadata checksum
+(checked here with an independent decoder of the pack instructions), it
+unpacks to the image byte for byte, sparse and dense copies of an image
+pack alike, and bad input fails with exit status 1 and no output file."""
+
+import os
+import struct
+import unittest
+import zlib
+
+import thin_xml
+from metadata_image import (BLOCK, SALT_BITMAP, SALT_INDEX, SALT_NODE, SALT_SUPERBLOCK, crc32c_raw)
+from thinmeta_test import TempDirTestCase, ours, restore_with_reference
+
+MAGIC = 0xa537a0aa6309ef77
+SALTS = (SALT_SUPERBLOCK, SALT_NODE, SALT_BITMAP, SALT_INDEX)
+
+
+def pack(*args):
+    return ours("thin_metadata_pack", *args)
+
+
+def unpack(*args):
+    return ours("thin_metadata_unpack", *args)
+
+
+def is_metadata(block):
+    return any(block) and (struct.unpack_from("<I", block)[0] ^ crc32c_raw(block[4:])) in SALTS
+
+
+class PackMachine:
+    """Runs pack instructions (the format of thin-provisioning-tools 1.x)."""
+
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    def byte(self):
+        b = self.data[self.pos]
+        self.pos += 1
+        return b
+
+    def operand(self, width):
+        v = int.from_bytes(self.data[self.pos:self.pos + width], "little")
+        self.pos += width
+        return v
+
+    def run(self, out, wanted):
+        while len(out) < wanted:
+            self.instruction(out, 1)
+
+    def instruction(self, out, times):
+        b = self.byte()
+        tag, nib = b >> 4, b & 15
+        while tag in (7, 8):
+            times = nib if tag == 7 else (nib << 8) | self.byte()
+            b = self.byte()
+            tag, nib = b >> 4, b & 15
+        emit = lambda: out.extend(struct.pack("<Q", self.base))
+        if tag == 0:
+            self.base = self.operand(nib)
+            for _ in range(times):
+                emit()
+        elif tag in (1, 2, 3, 4):
+            delta = nib if tag in (1, 3) else self.operand(nib)
+            for _ in range(times):
+                self.base = (self.base + delta if tag in (1, 2) else self.base - delta) % (1 << 64)
+                emit()
+        elif tag in (5, 6):
+            for _ in range(nib if tag == 5 else (nib << 8) | self.byte()):
+                emit()
+        elif tag in (9, 10):
+            n = nib if tag == 9 else self.operand(nib)
+            out.extend(self.data[self.pos:self.pos + n])
+            self.pos += n
+        elif tag == 11:
+            n = (nib << 8) | self.byte()
+            high, low = bytearray(), bytearray()
+            self.run(high, 8 * n)
+            self.run(low, 8 * n)
+            for i in range(n):
+                h, = struct.unpack_from("<Q", high, 8 * i)
+                l, = struct.unpack_from("<Q", low, 8 * i)
+                out.extend(struct.pack("<Q", ((h << 24) | (l & 0xFFFFFF)) % (1 << 64)))
+        else:
+            raise ValueError(f"bad tag {tag}")
+
+    def block(self):
+        self.base = 0
+        out = bytearray()
+        self.run(out, BLOCK)
+        assert len(out) == BLOCK
+        return bytes(out)
+
+
+def read_pack(path):
+    """(header fields, [[(block number, bytes)] per record])."""
+    with open(path, "rb") as f:
+        data = f.read()
+    header = struct.unpack_from("<4Q", data)
+    records, pos = [], 32
+    while pos < len(data):
+        n, = struct.unpack_from("<Q", data, pos)
+        raw = zlib.decompress(data[pos + 8:pos + 8 + n])
+        pos += 8 + n
+        m = PackMachine(raw)
+        blocks = []
+        while m.pos < len(raw):
+            b, = struct.unpack_from("<Q", raw, m.pos)
+            m.pos += 8
+            blocks.append((b, m.block()))
+        records.append(blocks)
+    return header, records
+
+
+class PackTestCase(TempDirTestCase):
+    def make_image(self, pool, name="meta.bin", size=16 << 20):
+        xml = self.path(name + ".xml")
+        xml.write_text(thin_xml.to_xml(pool))
+        return restore_with_reference(xml, self.path(name), size)
+
+    def assertFails(self, result, *fragments):
+        self.assertEqual(result.returncode, 1, result)
+        for f in fragments:
+            self.assertIn(f, result.stderr, result)
+
+    def assertNoStrayFiles(self, *names):
+        left = sorted(p.name for p in self.tmp.iterdir() if p.name.startswith(names))
+        self.assertEqual(left, [n for n in names if (self.tmp / n).exists()], left)
+
+
+class PackRoundTrip(PackTestCase):
+    def test_sample_pools_unpack_byte_for_byte(self):
+        for name, pool in thin_xml.sample_pools().items():
+            with self.subTest(pool=name):
+                image = self.make_image(pool, name + ".bin")
+                p, out = self.path(name + ".pack"), self.path(name + ".out")
+                self.assertEqual(pack("-i", image, "-o", p).returncode, 0)
+                r = unpack("--input", p, "--output", out)
+                self.assertEqual((r.returncode, r.stderr), (0, ""), r)
+                self.assertEqual(out.read_bytes(), image.read_bytes())
+
+    def test_pack_holds_every_checksummed_block_and_nothing_else(self):
+        pool = thin_xml.sample_pools()["snapshots"]
+        image = self.make_image(pool, size=24 << 20)
+        # A block no tool checksums, and a freed node with a good checksum
+        # beyond anything the space maps allocate.
+        data = bytearray(image.read_bytes())
+        data[3000 * BLOCK:3000 * BLOCK + 5] = b"junk!"
+        data[4000 * BLOCK:4001 * BLOCK] = data[1 * BLOCK:2 * BLOCK]
+        image.write_bytes(bytes(data))
+        p = self.path("meta.pack")
+        r = pack("-i", image, "-o", p)
+        self.assertEqual((r.returncode, r.stderr, r.stdout), (0, "", ""), r)
+        header, records = read_pack(p)
+        self.assertEqual(header, (MAGIC, 3, 4096, len(data) // BLOCK))
+        packed = [(b, blk) for rec in records for b, blk in rec]
+        self.assertTrue(all(len(rec) <= 1024 for rec in records))
+        self.assertEqual(len(records), (len(packed) + 1023) // 1024)
+        want = [b for b in range(len(data) // BLOCK) if is_metadata(data[b * BLOCK:(b + 1) * BLOCK])]
+        self.assertIn(4000, want)
+        self.assertNotIn(3000, want)
+        self.assertEqual([b for b, _ in packed], want)
+        for b, blk in packed:
+            self.assertEqual(blk, bytes(data[b * BLOCK:(b + 1) * BLOCK]), b)
+        # The unknown block does not survive; everything else does.
+        out = self.path("meta.out")
+        self.assertEqual(unpack("-i", p, "-o", out).returncode, 0)
+        data[3000 * BLOCK:3000 * BLOCK + 5] = bytes(5)
+        self.assertEqual(out.read_bytes(), bytes(data))
+
+    def test_sparse_and_dense_images_pack_alike(self):
+        image = self.make_image(thin_xml.sample_pools()["long_range"], size=64 << 20)
+        dense = self.path("dense.bin")
+        dense.write_bytes(image.read_bytes())  # written out: no holes
+        a, b = self.path("a.pack"), self.path("b.pack")
+        self.assertEqual(pack("-i", image, "-o", a).returncode, 0)
+        self.assertEqual(pack("-i", dense, "-o", b).returncode, 0)
+        self.assertEqual(a.read_bytes(), b.read_bytes())
+
+    def test_an_existing_output_is_replaced(self):
+        image = self.make_image(thin_xml.sample_pools()["single_mappings"])
+        p = self.path("meta.pack")
+        p.write_bytes(b"old contents" * 10000)
+        self.assertEqual(pack("-i", image, "-o", p).returncode, 0)
+        self.assertEqual(read_pack(p)[0][0], MAGIC)
+        self.assertNoStrayFiles("meta.pack")
+
+
+class PackErrors(PackTestCase):
+    def test_input_that_is_not_metadata(self):
+        blank = self.zero_file("blank.bin", 1 << 20)
+        self.assertFails(pack("-i", blank, "-o", self.path("x.pack")), "no metadata blocks")
+        self.assertFails(pack("-i", self.path("missing"), "-o", self.path("x.pack")), "missing")
+        self.assertFails(pack("-i", self.tmp, "-o", self.path("x.pack")), "is a directory")
+        self.assertNoStrayFiles("x.pack")
+
+    def test_a_failure_leaves_an_existing_output_alone(self):
+        out = self.path("keep.pack")
+        out.write_bytes(b"precious")
+        self.assertFails(pack("-i", self.zero_file("blank.bin", 1 << 20), "-o", out), "no metadata blocks")
+        self.assertEqual(out.read_bytes(), b"precious")
+        self.assertNoStrayFiles("keep.pack")
+
+    def test_bad_outputs_and_options(self):
+        image = self.make_image(thin_xml.sample_pools()["single_mappings"])
+        self.assertFails(pack("-i", image, "-o", self.path("no/such/dir/x.pack")), "no/such/dir")
+        self.assertFails(pack("-i", image, "-o", self.tmp), "not a regular file")
+        self.assertFails(pack("-i", image), "no output given")
+        self.assertFails(pack("-o", self.path("x.pack")), "no input given")
+        self.assertNoStrayFiles("x.pack")
+
+
+if __name__ == "__main__":
+    unittest.main()
