@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -162,6 +163,48 @@ pool_status replay_growth(io::memory_block_store& store)
 	return status;
 }
 
+// Keep in step with SHARING_SCRIPT in the interop test: snapshots of
+// snapshots, leaves shared three and four ways (data counts of 3 and more go
+// to the overflow tree), delete of a shared tree, a metadata snapshot taken
+// and released, and an id used again.
+pool_status replay_sharing(io::memory_block_store& store)
+{
+	thin::pool_metadata pmd(store, {128, true, 4096});
+	pmd.resize_data_dev(1024);
+	pmd.commit();
+	auto message = [&](const std::function<void()>& fn) {
+		fn();
+		pmd.commit();
+	};
+	message([&] { pmd.create_thin(0); });
+	thin::thin_device td0 = pmd.open_device(0);
+	for (uint64_t b = 0; b < 30; ++b)
+		write_and_flush(pmd, td0, b);
+	message([&] { pmd.create_snap(1, 0); });
+	message([&] { pmd.create_snap(2, 0); });
+	message([&] { pmd.create_snap(3, 1); });
+	write_and_flush(pmd, td0, 5);
+	thin::thin_device td1 = pmd.open_device(1);
+	write_and_flush(pmd, td1, 7);
+	thin::thin_device td2 = pmd.open_device(2);
+	write_and_flush(pmd, td2, 9);
+	message([&] { pmd.reserve_metadata_snap(); });
+	message([&] { pmd.delete_device(3); });
+	write_and_flush(pmd, td0, 11);
+	message([&] { pmd.release_metadata_snap(); });
+	message([&] { pmd.set_transaction_id(0, 7); });
+	pmd.close_device(td2);
+	message([&] { pmd.delete_device(2); });
+	message([&] { pmd.create_thin(3); });
+	pmd.commit();  // status
+	pool_status status = status_of(pmd);
+	pmd.close_device(td0);
+	pmd.close_device(td1);
+	pmd.commit();  // pool suspend
+	pmd.close();
+	return status;
+}
+
 }
 
 TEST_CASE("pool_metadata replays the kernel's metadata image byte for byte", "[.kernel]")
@@ -174,6 +217,7 @@ TEST_CASE("pool_metadata replays the kernel's metadata image byte for byte", "[.
 	std::string scenario = std::getenv("THINMETA_SCENARIO") ? std::getenv("THINMETA_SCENARIO") : "basic";
 	pool_status status = scenario == "splits"   ? replay_splits(store)
 	                     : scenario == "growth" ? replay_growth(store)
+	                     : scenario == "sharing" ? replay_sharing(store)
 	                                            : replay_basic(store);
 	if (const char* line = std::getenv("THINMETA_KERNEL_STATUS")) {
 		// "0 131072 thin-pool 0 423/4096 8/1024 91 rw ..."
