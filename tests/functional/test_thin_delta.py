@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import thin_cow
 import thin_xml
 from metadata_image import Image
-from thinmeta_test import TempDirTestCase, ours, restore_with_reference
+from thinmeta_test import PoolImageTestCase, ours
 
 
 def delta(*args):
@@ -87,22 +87,13 @@ def mapping_dict(dev):
     return {v: d for v, d, _ in dev.mappings}
 
 
-class DeltaTestCase(TempDirTestCase):
-    def make_image(self, pool, name="meta.bin", size=16 << 20):
-        xml = self.path(name + ".xml")
-        xml.write_text(thin_xml.to_xml(pool))
-        return restore_with_reference(xml, self.path(name), size)
+class DeltaTestCase(PoolImageTestCase):
 
     def assertDelta(self, image, args, expected):
         r = delta(*args, image)
         self.assertEqual((r.returncode, r.stderr), (0, ""), r)
         self.assertEqual(r.stdout, expected)
 
-    def assertFails(self, result, *fragments):
-        self.assertEqual(result.returncode, 1, result)
-        self.assertEqual(result.stdout, "", result)
-        for f in fragments:
-            self.assertIn(f, result.stderr, result)
 
 
 class DeltaOfRestoredPools(DeltaTestCase):

@@ -9,7 +9,8 @@ from collections import Counter
 
 import thin_cow
 import thin_xml
-from thinmeta_test import TempDirTestCase, ours, restore_with_reference
+from metadata_image import Image
+from thinmeta_test import PoolImageTestCase, ours
 
 ALL_0_9_0 = ("DEV,MAPPED_BLOCKS,EXCLUSIVE_BLOCKS,SHARED_BLOCKS,MAPPED_SECTORS,EXCLUSIVE_SECTORS,SHARED_SECTORS,"
              "MAPPED_BYTES,EXCLUSIVE_BYTES,SHARED_BYTES,MAPPED,EXCLUSIVE,SHARED,TRANSACTION,CREATE_TIME,SNAP_TIME")
@@ -64,22 +65,13 @@ def expected_ls(pool, model, fields, headers=True):
     return "".join("".join(c.rjust(w) + " " for c, w in zip(r, widths)) + "\n" for r in rows)
 
 
-class LsTestCase(TempDirTestCase):
-    def make_image(self, pool, name="meta.bin", size=16 << 20):
-        xml = self.path(name + ".xml")
-        xml.write_text(thin_xml.to_xml(pool))
-        return restore_with_reference(xml, self.path(name), size)
+class LsTestCase(PoolImageTestCase):
 
     def assertLs(self, args, expected):
         r = ls(*args)
         self.assertEqual((r.returncode, r.stderr), (0, ""), r)
         self.assertEqual(r.stdout, expected)
 
-    def assertFails(self, result, *fragments):
-        self.assertEqual(result.returncode, 1, result)
-        self.assertEqual(result.stdout, "", result)
-        for f in fragments:
-            self.assertIn(f, result.stderr, result)
 
 
 class LsOfRestoredPools(LsTestCase):
@@ -172,7 +164,6 @@ class LsErrors(LsTestCase):
     def test_damaged_leaf(self):
         pool = thin_xml.sample_pools()["snapshots"]
         image = self.make_image(pool)
-        from metadata_image import Image
         with Image(image) as img:
             top = img.node(img.superblock()["mapping_root"])
             root = {top.key(i): top.value64(i) for i in range(top.nr_entries)}[4]

@@ -4,14 +4,13 @@ header and zlib records of every block that carries a metadata checksum
 unpacks to the image byte for byte, sparse and dense copies of an image
 pack alike, and bad input fails with exit status 1 and no output file."""
 
-import os
 import struct
 import unittest
 import zlib
 
 import thin_xml
 from metadata_image import (BLOCK, SALT_BITMAP, SALT_INDEX, SALT_NODE, SALT_SUPERBLOCK, crc32c_raw)
-from thinmeta_test import TempDirTestCase, ours, restore_with_reference
+from thinmeta_test import PoolImageTestCase, ours
 
 MAGIC = 0xa537a0aa6309ef77
 SALTS = (SALT_SUPERBLOCK, SALT_NODE, SALT_BITMAP, SALT_INDEX)
@@ -114,11 +113,7 @@ def read_pack(path):
     return header, records
 
 
-class PackTestCase(TempDirTestCase):
-    def make_image(self, pool, name="meta.bin", size=16 << 20):
-        xml = self.path(name + ".xml")
-        xml.write_text(thin_xml.to_xml(pool))
-        return restore_with_reference(xml, self.path(name), size)
+class PackTestCase(PoolImageTestCase):
 
     def assertFails(self, result, *fragments):
         self.assertEqual(result.returncode, 1, result)

@@ -9,7 +9,7 @@ import unittest
 
 import thin_cow
 import thin_xml
-from thinmeta_test import TempDirTestCase, ours, restore_with_reference
+from thinmeta_test import PoolImageTestCase, ours
 
 
 def rmap(*args):
@@ -40,11 +40,7 @@ def expected_rmap(model, regions):
     return "".join(f"data {a}..{b} -> thin({dev}) {v}..{v + b - a}\n" for a, b, dev, v in runs)
 
 
-class RmapTestCase(TempDirTestCase):
-    def make_image(self, pool, name="meta.bin", size=16 << 20):
-        xml = self.path(name + ".xml")
-        xml.write_text(thin_xml.to_xml(pool))
-        return restore_with_reference(xml, self.path(name), size)
+class RmapTestCase(PoolImageTestCase):
 
     def assertRmap(self, image, regions, expected):
         args = []
@@ -107,11 +103,6 @@ class RmapErrors(RmapTestCase):
         super().setUp()
         self.image = self.make_image(thin_xml.sample_pools()["single_mappings"])
 
-    def assertFails(self, result, *fragments):
-        self.assertEqual(result.returncode, 1, result)
-        self.assertEqual(result.stdout, "", result)
-        for f in fragments:
-            self.assertIn(f, result.stderr, result)
 
     def test_bad_regions(self):
         self.assertFails(rmap(self.image), "no regions given")

@@ -143,3 +143,21 @@ def restore_with_reference(xml_path, image_path, size=16 << 20):
     if r.returncode != 0:
         raise AssertionError(f"0.9.0 thin_restore failed: {r}")
     return image_path
+
+
+class PoolImageTestCase(TempDirTestCase):
+    """A TempDirTestCase that makes metadata images of thin_xml pools with
+    0.9.0's thin_restore, and checks failures the usual way."""
+
+    def make_image(self, pool, name="meta.bin", size=16 << 20):
+        import thin_xml
+        xml = self.path(name + ".xml")
+        xml.write_text(thin_xml.to_xml(pool))
+        return restore_with_reference(xml, self.path(name), size)
+
+    def assertFails(self, result, *fragments):
+        """Exit status 1, nothing on stdout, each fragment in the message."""
+        self.assertEqual(result.returncode, 1, result)
+        self.assertEqual(result.stdout, "", result)
+        for f in fragments:
+            self.assertIn(f, result.stderr, result)
