@@ -85,7 +85,7 @@ bool checker::read_superblock(block_address where, superblock& out, const std::s
 	std::string fault = thin::check_superblock(block_.data(), where);
 	if (!fault.empty()) {
 		findings_.report(severity::fatal, "superblock",
-		                 cat(name, " at block ", where, ": ", fault, thin::superblock_fault_hint(block_.data())));
+		                 cat(name, " at block ", where, ": ", fault, thin::superblock_fault_hint(block_.data(), where)));
 		findings_.damaged_block(where);
 		return false;
 	}

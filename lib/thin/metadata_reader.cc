@@ -58,7 +58,7 @@ superblock read_superblock(const io::block_device& dev, block_address where)
 	dev.read_block(where, buf.data());
 	std::string fault = check_superblock(buf.data(), where);
 	if (!fault.empty())
-		throw error(cat(dev.path(), ": superblock at block ", where, ": ", fault, superblock_fault_hint(buf.data())));
+		throw error(cat(dev.path(), ": superblock at block ", where, ": ", fault, superblock_fault_hint(buf.data(), where)));
 	return superblock::decode(buf.data());
 }
 

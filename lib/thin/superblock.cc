@@ -105,11 +105,14 @@ bool looks_like_xml(const uint8_t* block)
 
 namespace thinmeta::thin {
 
-std::string superblock_fault_hint(const uint8_t* block)
+std::string superblock_fault_hint(const uint8_t* block, block_address where)
 {
+	bool zeros = std::all_of(block, block + block_size, [](uint8_t c) { return c == 0; });
+	if (where != superblock_location)
+		return zeros ? " (the block is all zeros)" : "";
 	if (looks_like_xml(block))
 		return " (this looks like an XML dump: thin_restore turns a dump into metadata)";
-	if (std::all_of(block, block + block_size, [](uint8_t c) { return c == 0; }))
+	if (zeros)
 		return " (the block is all zeros: this is not thin-pool metadata, or it was never formatted)";
 	return {};
 }

@@ -55,8 +55,8 @@ std::string check_superblock(const uint8_t* block, block_address where);
 // tell users they passed a dump where a metadata image was expected.
 bool looks_like_xml(const uint8_t* block);
 
-// For a block that failed as a superblock: a parenthesised hint at what the
-// user gave us instead (an XML dump, an all-zero device), or "".
-std::string superblock_fault_hint(const uint8_t* block);
+// For a block at `where` that failed as a superblock: a parenthesised hint at
+// what the user gave us instead (an XML dump, an all-zero device), or "".
+std::string superblock_fault_hint(const uint8_t* block, block_address where);
 
 }

@@ -96,11 +96,12 @@ TEST_CASE("check_superblock names what is wrong", "[superblock]")
 TEST_CASE("hints for blocks that are not superblocks", "[superblock]")
 {
 	io::aligned_buffer buf(1, true);
-	CHECK(superblock_fault_hint(buf.data()).find("all zeros") != std::string::npos);
+	CHECK(superblock_fault_hint(buf.data(), 0).find("never formatted") != std::string::npos);
+	CHECK(superblock_fault_hint(buf.data(), 7) == " (the block is all zeros)");
 	std::string xml = "  <superblock uuid=\"\"";
 	std::copy(xml.begin(), xml.end(), buf.data());
 	CHECK(looks_like_xml(buf.data()));
-	CHECK(superblock_fault_hint(buf.data()).find("XML dump") != std::string::npos);
+	CHECK(superblock_fault_hint(buf.data(), 0).find("XML dump") != std::string::npos);
 }
 
 TEST_CASE("block_time packs 40 bits of block and 24 of time", "[block_time]")
