@@ -163,6 +163,44 @@ pool_status replay_growth(io::memory_block_store& store)
 	return status;
 }
 
+// Keep in step with REOPEN_SCRIPTS in the interop test: a discard with
+// passdown, a clean close, then the pool is opened again (both allocators'
+// cursors start from 0 again) and written.
+pool_status replay_reopen(io::memory_block_store& store)
+{
+	{
+		thin::pool_metadata pmd(store, {128, true, 4096});
+		pmd.resize_data_dev(1024);
+		pmd.commit();
+		pmd.create_thin(0);
+		pmd.commit();
+		thin::thin_device td0 = pmd.open_device(0);
+		for (uint64_t b = 0; b < 6; ++b)
+			write_and_flush(pmd, td0, b);
+		auto r = pmd.find_mapped_range(td0, 0, 2);
+		REQUIRE(r);
+		pmd.remove_range(td0, r->thin_begin, r->thin_end);
+		uint64_t e = r->data_begin + (r->thin_end - r->thin_begin);
+		pmd.inc_data_range(r->data_begin, e);
+		pmd.dec_data_range(r->data_begin, e);
+		pmd.commit();
+		pmd.close_device(td0);
+		pmd.commit();  // pool suspend
+		pmd.close();
+	}
+	thin::pool_metadata pmd(store, {128, false, 4096});
+	pmd.resize_data_dev(1024);  // no change: no commit
+	thin::thin_device td0 = pmd.open_device(0);
+	for (uint64_t b : {10, 11, 12})
+		write_and_flush(pmd, td0, b);
+	pmd.commit();  // status
+	pool_status status = status_of(pmd);
+	pmd.close_device(td0);
+	pmd.commit();  // pool suspend
+	pmd.close();
+	return status;
+}
+
 // Keep in step with SHARING_SCRIPT in the interop test: snapshots of
 // snapshots, leaves shared three and four ways (data counts of 3 and more go
 // to the overflow tree), delete of a shared tree, a metadata snapshot taken
@@ -218,6 +256,7 @@ TEST_CASE("pool_metadata replays the kernel's metadata image byte for byte", "[.
 	pool_status status = scenario == "splits"   ? replay_splits(store)
 	                     : scenario == "growth" ? replay_growth(store)
 	                     : scenario == "sharing" ? replay_sharing(store)
+	                     : scenario == "reopen" ? replay_reopen(store)
 	                                            : replay_basic(store);
 	if (const char* line = std::getenv("THINMETA_KERNEL_STATUS")) {
 		// "0 131072 thin-pool 0 423/4096 8/1024 91 rw ..."
