@@ -1,5 +1,6 @@
 #include "ops/xml_reader.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -10,10 +11,12 @@
 #include <fcntl.h>
 #include <limits>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
 #include "base/text.h"
+#include "ops/restore_event_queue.h"
 
 namespace thinmeta::ops {
 
@@ -88,7 +91,7 @@ const char* element_name(element e)
 }
 
 struct xml_reader::parser {
-	parser(std::string p, restore_events& e, progress_sink& pr) : path(std::move(p)), events(e), progress(pr) {}
+	parser(std::string p, restore_events& e, progress_sink& pr) : path(std::move(p)), target(e), progress(pr) {}
 	~parser()
 	{
 		if (xp)
@@ -96,13 +99,23 @@ struct xml_reader::parser {
 	}
 
 	std::string path;
-	restore_events& events;
+	restore_events& target;  // where the consumer replays the events
 	progress_sink& progress;
+
+	// The producer's side: the parser and what it has reached.
 	XML_Parser xp = nullptr;
+	restore_events* events = nullptr;  // records into the queue
 	std::vector<element> open;
 	bool seen_superblock = false;
 	std::exception_ptr failure;
-	xml_position pos;
+	input_place parse_at;
+	uint64_t input_done = 0;
+
+	// The consumer's side: the place of the event being handled.
+	input_place replay_at;
+
+	void produce(int fd, restore_event_queue& queue);
+	std::string place(const input_place& at) const { return cat(path, ":", at.line, ":", at.column, ": "); }
 
 	void start(const char* name, const XML_Char** atts);
 	void end();
@@ -133,8 +146,8 @@ struct xml_reader::parser {
 
 	void locate()
 	{
-		pos.line = XML_GetCurrentLineNumber(xp);
-		pos.column = XML_GetCurrentColumnNumber(xp) + 1;
+		parse_at.line = XML_GetCurrentLineNumber(xp);
+		parse_at.column = XML_GetCurrentColumnNumber(xp) + 1;
 	}
 
 	static void XMLCALL on_start(void* self, const XML_Char* name, const XML_Char** atts)
@@ -182,7 +195,7 @@ void xml_reader::parser::start(const char* name, const XML_Char** atts)
 		m.time = number32(name, "time", a.values[2]);
 		m.length = 1;
 		open.push_back(element::single_mapping);
-		events.mapping(m);
+		events->mapping(m);
 	} else if (std::strcmp(name, "range_mapping") == 0) {
 		require_parent(name, {element::device, element::def});
 		attributes<4> a(name, atts, {"origin_begin", "data_begin", "length", "time"});
@@ -192,7 +205,7 @@ void xml_reader::parser::start(const char* name, const XML_Char** atts)
 		m.length = number(name, "length", a.values[2]);
 		m.time = number32(name, "time", a.values[3]);
 		open.push_back(element::range_mapping);
-		events.mapping(m);
+		events->mapping(m);
 	} else if (std::strcmp(name, "device") == 0) {
 		require_parent(name, {element::superblock});
 		attributes<5> a(name, atts, {"dev_id", "mapped_blocks", "transaction", "creation_time", "snap_time"});
@@ -204,17 +217,17 @@ void xml_reader::parser::start(const char* name, const XML_Char** atts)
 		d.creation_time = number32(name, "creation_time", a.values[3]);
 		d.snap_time = number32(name, "snap_time", a.values[4]);
 		open.push_back(element::device);
-		events.begin_device(d);
+		events->begin_device(d);
 	} else if (std::strcmp(name, "ref") == 0) {
 		require_parent(name, {element::device, element::def});
 		attributes<1> a(name, atts, {"name"});
 		open.push_back(element::ref);
-		events.ref(required(name, "name", a.values[0]));
+		events->ref(required(name, "name", a.values[0]));
 	} else if (std::strcmp(name, "def") == 0) {
 		require_parent(name, {element::superblock});
 		attributes<1> a(name, atts, {"name"});
 		open.push_back(element::def);
-		events.begin_def(required(name, "name", a.values[0]));
+		events->begin_def(required(name, "name", a.values[0]));
 	} else if (std::strcmp(name, "superblock") == 0) {
 		if (!open.empty() || seen_superblock)
 			throw bad_input("<superblock> must be the one outermost element");
@@ -236,7 +249,7 @@ void xml_reader::parser::start(const char* name, const XML_Char** atts)
 			sb.metadata_snap = number(name, "metadata_snap", a.values[7]);
 		open.push_back(element::superblock);
 		seen_superblock = true;
-		events.begin_superblock(sb);
+		events->begin_superblock(sb);
 	} else {
 		throw bad_input(cat("unknown element <", name, ">"));
 	}
@@ -248,13 +261,13 @@ void xml_reader::parser::end()
 	open.pop_back();
 	switch (e) {
 	case element::superblock:
-		events.end_superblock();
+		events->end_superblock();
 		break;
 	case element::def:
-		events.end_def();
+		events->end_def();
 		break;
 	case element::device:
-		events.end_device();
+		events->end_device();
 		break;
 	case element::single_mapping:
 	case element::range_mapping:
@@ -273,6 +286,55 @@ void xml_reader::parser::text(const char* s, int len)
 	}
 }
 
+void xml_reader::parser::produce(int fd, restore_event_queue& queue)
+{
+	event_recorder recorder(queue, parse_at, input_done);
+	events = &recorder;
+	try {
+		xp = XML_ParserCreate(nullptr);
+		if (!xp)
+			throw std::bad_alloc();
+		XML_SetUserData(xp, this);
+		XML_SetElementHandler(xp, on_start, on_end);
+		XML_SetCharacterDataHandler(xp, on_text);
+		XML_SetStartDoctypeDeclHandler(xp, on_doctype);
+		for (;;) {
+			void* buf = XML_GetBuffer(xp, read_size);
+			if (!buf)
+				throw std::bad_alloc();
+			ssize_t n = ::read(fd, buf, read_size);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				throw io_error(cat(path, ": read failed"), errno);
+			}
+			bool last = n == 0;
+			if (XML_ParseBuffer(xp, static_cast<int>(n), last) != XML_STATUS_OK) {
+				if (failure) {
+					try {
+						std::rethrow_exception(failure);
+					} catch (const bad_input& e) {
+						throw bad_input(place(parse_at) + e.what());
+					}
+				}
+				throw bad_input(cat(path, ":", XML_GetErrorLineNumber(xp), ":", XML_GetErrorColumnNumber(xp) + 1,
+				                    ": ", XML_ErrorString(XML_GetErrorCode(xp))));
+			}
+			input_done += static_cast<uint64_t>(n);
+			if (last)
+				break;
+		}
+		if (!seen_superblock)
+			throw bad_input(cat(path, ": no <superblock> element"));
+		queue.current().input_done = input_done;
+		queue.close();
+	} catch (const event_queue_stopped&) {
+		queue.close();
+	} catch (...) {
+		queue.close(std::current_exception());
+	}
+}
+
 xml_reader::xml_reader(std::string path, restore_events& events, progress_sink& progress)
     : p_(std::make_unique<parser>(std::move(path), events, progress))
 {
@@ -287,12 +349,12 @@ const std::string& xml_reader::path() const
 
 xml_position xml_reader::position() const
 {
-	return p_->pos;
+	return {p_->replay_at.line, p_->replay_at.column};
 }
 
 std::string xml_reader::place() const
 {
-	return cat(p_->path, ":", p_->pos.line, ":", p_->pos.column, ": ");
+	return p_->place(p_->replay_at);
 }
 
 void xml_reader::read()
@@ -301,52 +363,39 @@ void xml_reader::read()
 	int fd = ::open(p.path.c_str(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		throw io_error(p.path, errno);
-	struct fd_closer {
-		int fd;
-		~fd_closer() { ::close(fd); }
-	} closer{fd};
 	struct stat st;
 	uint64_t total = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
 	::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
-	p.xp = XML_ParserCreate(nullptr);
-	if (!p.xp)
-		throw std::bad_alloc();
-	XML_SetUserData(p.xp, &p);
-	XML_SetElementHandler(p.xp, parser::on_start, parser::on_end);
-	XML_SetCharacterDataHandler(p.xp, parser::on_text);
-	XML_SetStartDoctypeDeclHandler(p.xp, parser::on_doctype);
+	// The XML is parsed on a thread of its own while the events are turned
+	// into metadata here.
+	restore_event_queue queue;
+	std::thread producer([&] { p.produce(fd, queue); });
+	struct finisher {
+		restore_event_queue& queue;
+		std::thread& producer;
+		int fd;
+		~finisher()
+		{
+			queue.stop();
+			producer.join();
+			::close(fd);
+		}
+	} finish{queue, producer, fd};
 
 	uint64_t done = 0;
-	for (;;) {
-		void* buf = XML_GetBuffer(p.xp, read_size);
-		if (!buf)
-			throw std::bad_alloc();
-		ssize_t n = ::read(fd, buf, read_size);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			throw io_error(cat(p.path, ": read failed"), errno);
+	while (const event_batch* batch = queue.next()) {
+		try {
+			batch->replay(p.target, p.replay_at);
+		} catch (const bad_input& e) {
+			throw bad_input(place() + e.what());
 		}
-		bool last = n == 0;
-		if (XML_ParseBuffer(p.xp, static_cast<int>(n), last) != XML_STATUS_OK) {
-			if (p.failure) {
-				try {
-					std::rethrow_exception(p.failure);
-				} catch (const bad_input& e) {
-					throw bad_input(cat(place(), e.what()));
-				}
-			}
-			throw bad_input(cat(p.path, ":", XML_GetErrorLineNumber(p.xp), ":", XML_GetErrorColumnNumber(p.xp) + 1,
-			                    ": ", XML_ErrorString(XML_GetErrorCode(p.xp))));
-		}
-		done += static_cast<uint64_t>(n);
-		p.progress.update("restoring", done, total ? total : done);
-		if (last)
-			break;
+		done = std::max(done, batch->input_done);
+		p.progress.update("restoring", done, std::max(total, done));
+		queue.done(batch);
 	}
-	if (!p.seen_superblock)
-		throw bad_input(cat(p.path, ": no <superblock> element"));
+	if (queue.failure())
+		std::rethrow_exception(queue.failure());
 }
 
 }
