@@ -57,34 +57,43 @@ void zero_superblock(io::block_device& dev)
 
 }
 
-void restore(const restore_options& options, progress_sink& progress, restore_warnings& warnings)
+void build_metadata(const std::string& input, const std::string& output, const restore_overrides& overrides,
+                    restore_warnings& warnings, const std::function<void(restore_events&)>& produce)
 {
-	struct stat in = stat_or_throw(options.input, "input");
-	struct stat out = stat_or_throw(options.output, "output");
+	struct stat in = stat_or_throw(input, "input");
+	struct stat out = stat_or_throw(output, "output");
 	if (in.st_dev == out.st_dev && in.st_ino == out.st_ino)
-		throw error(cat(options.output, " is the input file: the output must be another file or device"));
+		throw error(cat(output, " is the input file: the output must be another file or device"));
 
-	io::block_device dev = io::block_device::open(options.output, io::access::read_write);
+	io::block_device dev = io::block_device::open(output, io::access::read_write);
 	uint64_t nr_blocks = dev.nr_blocks();
 	if (nr_blocks > pdata::max_metadata_blocks) {
-		warnings.warning(cat(options.output, " holds ", nr_blocks, " blocks; metadata uses at most ",
+		warnings.warning(cat(output, " holds ", nr_blocks, " blocks; metadata uses at most ",
 		                     pdata::max_metadata_blocks, " (the rest is left unused)"));
 		nr_blocks = pdata::max_metadata_blocks;
 	}
 	zero_superblock(dev);
 
-	located_warnings located(warnings);
-	restore_builder builder(dev, nr_blocks, options.overrides, located);
-	xml_reader reader(options.input, builder, progress);
-	located.reader = &reader;
+	restore_builder builder(dev, nr_blocks, overrides, warnings);
 	try {
-		reader.read();
+		produce(builder);
 		if (!builder.complete())
-			throw error(cat(options.input, ": the superblock is not complete"));
+			throw error(cat(input, ": the superblock is not complete"));
 	} catch (...) {
 		zero_superblock(dev);
 		throw;
 	}
+}
+
+void restore(const restore_options& options, progress_sink& progress, restore_warnings& warnings)
+{
+	located_warnings located(warnings);
+	build_metadata(options.input, options.output, options.overrides, located, [&](restore_events& builder) {
+		xml_reader reader(options.input, builder, progress);
+		located.reader = &reader;
+		reader.read();
+		located.reader = nullptr;
+	});
 }
 
 }

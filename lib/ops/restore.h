@@ -5,6 +5,7 @@
 // metadata remains.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "base/progress.h"
@@ -22,5 +23,12 @@ struct restore_options {
 // Throws thinmeta::error saying what went wrong and where; warnings (values
 // recomputed or ignored) go to `warnings` with their place in the input.
 void restore(const restore_options& options, progress_sink& progress, restore_warnings& warnings);
+
+// The frame of any restore: checks the output (it exists, is not `input`,
+// is not in use), zeroes its superblock, runs `produce` against a builder
+// on it, and zeroes the superblock again if anything fails, so an output is
+// either complete metadata or plainly not metadata.
+void build_metadata(const std::string& input, const std::string& output, const restore_overrides& overrides,
+                    restore_warnings& warnings, const std::function<void(restore_events&)>& produce);
 
 }
