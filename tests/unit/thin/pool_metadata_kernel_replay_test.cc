@@ -201,6 +201,27 @@ pool_status replay_reopen(io::memory_block_store& store)
 	return status;
 }
 
+// Keep in step with BIG_DATA_SCRIPT in the interop test: 2900000 data
+// blocks need 178 bitmaps, more than the kernel's 64-entry index cache holds
+// and more than one leaf of the data space map's index tree (168) takes.
+pool_status replay_big_data(io::memory_block_store& store)
+{
+	thin::pool_metadata pmd(store, {128, true, 4096});
+	pmd.resize_data_dev(2900000);
+	pmd.commit();
+	pmd.create_thin(0);
+	pmd.commit();
+	thin::thin_device td0 = pmd.open_device(0);
+	for (uint64_t b = 0; b < 3; ++b)
+		write_and_flush(pmd, td0, b);
+	pmd.commit();  // status
+	pool_status status = status_of(pmd);
+	pmd.close_device(td0);
+	pmd.commit();  // pool suspend
+	pmd.close();
+	return status;
+}
+
 // Keep in step with SHARING_SCRIPT in the interop test: snapshots of
 // snapshots, leaves shared three and four ways (data counts of 3 and more go
 // to the overflow tree), delete of a shared tree, a metadata snapshot taken
@@ -257,6 +278,7 @@ TEST_CASE("pool_metadata replays the kernel's metadata image byte for byte", "[.
 	                     : scenario == "growth" ? replay_growth(store)
 	                     : scenario == "sharing" ? replay_sharing(store)
 	                     : scenario == "reopen" ? replay_reopen(store)
+	                     : scenario == "big_data" ? replay_big_data(store)
 	                                            : replay_basic(store);
 	if (const char* line = std::getenv("THINMETA_KERNEL_STATUS")) {
 		// "0 131072 thin-pool 0 423/4096 8/1024 91 rw ..."
