@@ -22,18 +22,32 @@ struct resolved_side {
 	uint64_t attr_value = 0;
 };
 
-resolved_side resolve(const thin::metadata_reader& md, const std::vector<thin::thin_device>& devices,
-                      const delta_side& side, bool left)
+// The details tree only helps thin_delta (see delta_shared.h): if it
+// cannot be read, the diff goes on without it.
+std::vector<thin::thin_device> details_if_readable(const thin::metadata_reader& md)
 {
+	try {
+		return md.device_details();
+	} catch (const error&) {
+		return {};
+	}
+}
+
+resolved_side resolve(const thin::metadata_reader& md, const std::vector<thin::thin_device>& roots,
+                      const std::vector<thin::thin_device>& details, const delta_side& side, bool left)
+{
+	auto by_id = [](const thin::thin_device& d, uint64_t id) { return d.id < id; };
 	resolved_side r;
 	if (side.device) {
-		auto it = std::find_if(devices.begin(), devices.end(),
-		                       [&](const thin::thin_device& d) { return d.id == *side.device; });
-		if (it == devices.end())
+		// As 0.9.0, a device is looked up in the mapping tree's top level.
+		auto it = std::lower_bound(roots.begin(), roots.end(), *side.device, by_id);
+		if (it == roots.end() || it->id != *side.device)
 			throw error(cat(md.device().path(), ": there is no thin device ", *side.device, " (the ",
 			                left ? "first" : "second", " device to diff)"));
 		r.tree = {it->mapping_root, cat("device ", it->id)};
-		r.mapped_blocks = it->details.mapped_blocks;
+		auto d = std::lower_bound(details.begin(), details.end(), *side.device, by_id);
+		if (d != details.end() && d->id == *side.device)
+			r.mapped_blocks = d->details.mapped_blocks;
 		r.attr = left ? "left" : "right";
 		r.attr_value = it->id;
 	} else {
@@ -186,11 +200,13 @@ void write_delta(const delta_options& options, std::ostream& out)
 	if (!options.right.device && !options.right.root)
 		throw error("the second device is not given: use --thin2 (or --snap2, or --root2)");
 	thin::metadata_reader md(options.source);
-	std::vector<thin::thin_device> devices;
-	if (options.left.device || options.right.device)
-		devices = md.devices();
-	auto left = resolve(md, devices, options.left, true);
-	auto right = resolve(md, devices, options.right, false);
+	std::vector<thin::thin_device> roots, details;
+	if (options.left.device || options.right.device) {
+		roots = md.mapping_roots();
+		details = details_if_readable(md);
+	}
+	auto left = resolve(md, roots, details, options.left, true);
+	auto right = resolve(md, roots, details, options.right, false);
 	if (options.verbose)
 		write_verbose(md, left, right, out);
 	else

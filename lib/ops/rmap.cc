@@ -41,7 +41,8 @@ void write_rmap(const rmap_options& options, std::ostream& out)
 		throw error("no regions given: name the data blocks to look up with --region BEGIN..END");
 	region_set regions(options.regions);
 	thin::metadata_reader md(options.source);
-	auto devices = md.devices();
+	// Every device of the mapping tree's top level, as 0.9.0 walks it.
+	auto devices = md.mapping_roots();
 	thin::mapping_forest forest(md.device(), devices);
 
 	// Each distinct leaf is read once; its hits are kept for every device

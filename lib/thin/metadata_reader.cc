@@ -77,18 +77,24 @@ metadata_reader::metadata_reader(const read_request& request)
 	}
 }
 
+std::vector<thin_device> metadata_reader::mapping_roots() const
+{
+	return read_tree<thin_device>(dev_, sb_.data_mapping_root, mapping_value_size, "mapping tree (top level)",
+	                              [](uint64_t k, const uint8_t* v) { return thin_device{k, {}, load_le64(v)}; });
+}
+
+std::vector<thin_device> metadata_reader::device_details() const
+{
+	return read_tree<thin_device>(dev_, sb_.device_details_root, device_details_size, "device details tree",
+	                              [](uint64_t k, const uint8_t* v) {
+		                              return thin_device{k, device_details::decode(v), 0};
+	                              });
+}
+
 std::vector<thin_device> metadata_reader::devices() const
 {
-	struct top_entry {
-		uint64_t id;
-		block_address root;
-	};
-	auto details = read_tree<thin_device>(dev_, sb_.device_details_root, device_details_size,
-	                                      "device details tree", [](uint64_t k, const uint8_t* v) {
-		                                      return thin_device{k, device_details::decode(v), 0};
-	                                      });
-	auto tops = read_tree<top_entry>(dev_, sb_.data_mapping_root, mapping_value_size, "mapping tree (top level)",
-	                                 [](uint64_t k, const uint8_t* v) { return top_entry{k, load_le64(v)}; });
+	auto details = device_details();
+	auto tops = mapping_roots();
 
 	size_t t = 0;
 	for (auto& d : details) {
@@ -98,7 +104,7 @@ std::vector<thin_device> metadata_reader::devices() const
 		if (t == tops.size() || tops[t].id != d.id)
 			throw error(cat(dev_.path(), ": device ", d.id,
 			                " is in the device details tree, but has no mapping tree"));
-		d.mapping_root = tops[t++].root;
+		d.mapping_root = tops[t++].mapping_root;
 	}
 	if (t < tops.size())
 		throw error(cat(dev_.path(), ": mappings present for device ", tops[t].id,

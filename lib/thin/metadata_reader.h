@@ -45,6 +45,12 @@ public:
 	// Every device of the details tree, in id order, joined with its root in
 	// the mapping tree's top level. Throws if the two trees disagree.
 	std::vector<thin_device> devices() const;
+	// The mapping tree's top level alone: each device's id and mapping-tree
+	// root, in id order, details left zero. For tools that read mappings
+	// only (thin_delta, thin_rmap), as 0.9.0 does.
+	std::vector<thin_device> mapping_roots() const;
+	// The device details tree alone, in id order, roots left zero.
+	std::vector<thin_device> device_details() const;
 
 private:
 	io::block_device dev_;
