@@ -6,13 +6,12 @@ pack alike, and bad input fails with exit status 1 and no output file."""
 
 import struct
 import unittest
-import zlib
 
 import thin_xml
 from metadata_image import (BLOCK, SALT_BITMAP, SALT_INDEX, SALT_NODE, SALT_SUPERBLOCK, crc32c_raw)
+from pack_file import MAGIC, read_pack
 from thinmeta_test import PoolImageTestCase, ours
 
-MAGIC = 0xa537a0aa6309ef77
 SALTS = (SALT_SUPERBLOCK, SALT_NODE, SALT_BITMAP, SALT_INDEX)
 
 
@@ -26,91 +25,6 @@ def unpack(*args):
 
 def is_metadata(block):
     return any(block) and (struct.unpack_from("<I", block)[0] ^ crc32c_raw(block[4:])) in SALTS
-
-
-class PackMachine:
-    """Runs pack instructions (the format of thin-provisioning-tools 1.x)."""
-
-    def __init__(self, data):
-        self.data = data
-        self.pos = 0
-
-    def byte(self):
-        b = self.data[self.pos]
-        self.pos += 1
-        return b
-
-    def operand(self, width):
-        v = int.from_bytes(self.data[self.pos:self.pos + width], "little")
-        self.pos += width
-        return v
-
-    def run(self, out, wanted):
-        while len(out) < wanted:
-            self.instruction(out, 1)
-
-    def instruction(self, out, times):
-        b = self.byte()
-        tag, nib = b >> 4, b & 15
-        while tag in (7, 8):
-            times = nib if tag == 7 else (nib << 8) | self.byte()
-            b = self.byte()
-            tag, nib = b >> 4, b & 15
-        emit = lambda: out.extend(struct.pack("<Q", self.base))
-        if tag == 0:
-            self.base = self.operand(nib)
-            for _ in range(times):
-                emit()
-        elif tag in (1, 2, 3, 4):
-            delta = nib if tag in (1, 3) else self.operand(nib)
-            for _ in range(times):
-                self.base = (self.base + delta if tag in (1, 2) else self.base - delta) % (1 << 64)
-                emit()
-        elif tag in (5, 6):
-            for _ in range(nib if tag == 5 else (nib << 8) | self.byte()):
-                emit()
-        elif tag in (9, 10):
-            n = nib if tag == 9 else self.operand(nib)
-            out.extend(self.data[self.pos:self.pos + n])
-            self.pos += n
-        elif tag == 11:
-            n = (nib << 8) | self.byte()
-            high, low = bytearray(), bytearray()
-            self.run(high, 8 * n)
-            self.run(low, 8 * n)
-            for i in range(n):
-                h, = struct.unpack_from("<Q", high, 8 * i)
-                l, = struct.unpack_from("<Q", low, 8 * i)
-                out.extend(struct.pack("<Q", ((h << 24) | (l & 0xFFFFFF)) % (1 << 64)))
-        else:
-            raise ValueError(f"bad tag {tag}")
-
-    def block(self):
-        self.base = 0
-        out = bytearray()
-        self.run(out, BLOCK)
-        assert len(out) == BLOCK
-        return bytes(out)
-
-
-def read_pack(path):
-    """(header fields, [[(block number, bytes)] per record])."""
-    with open(path, "rb") as f:
-        data = f.read()
-    header = struct.unpack_from("<4Q", data)
-    records, pos = [], 32
-    while pos < len(data):
-        n, = struct.unpack_from("<Q", data, pos)
-        raw = zlib.decompress(data[pos + 8:pos + 8 + n])
-        pos += 8 + n
-        m = PackMachine(raw)
-        blocks = []
-        while m.pos < len(raw):
-            b, = struct.unpack_from("<Q", raw, m.pos)
-            m.pos += 8
-            blocks.append((b, m.block()))
-        records.append(blocks)
-    return header, records
 
 
 class PackTestCase(PoolImageTestCase):
