@@ -5,10 +5,14 @@
 #include <vector>
 
 #include "base/error.h"
+#include <iostream>
+
 #include "cli/options.h"
 #include "cli/output_file.h"
+#include "cli/terminal_progress.h"
 #include "cli/tool_main.h"
 #include "ops/dump.h"
+#include "ops/repair.h"
 
 using namespace thinmeta;
 
@@ -27,6 +31,13 @@ int dump_main(int argc, char** argv)
 	cl.add()("dev-id", po::value<std::vector<std::string>>()->value_name("id"),
 	         "dump only this device (repeat for more)");
 	cl.add()("skip-mappings", "print the devices without their mappings");
+	cl.add()("repair,r", "recover what damaged metadata still holds (as thin_repair does) and print that");
+	cl.add()("transaction-id", po::value<std::string>()->value_name("id"),
+	         "with --repair: the pool's transaction id, when the superblock is lost");
+	cl.add()("data-block-size", po::value<std::string>()->value_name("sectors"),
+	         "with --repair: the data block size, when the superblock is lost");
+	cl.add()("nr-data-blocks", po::value<std::string>()->value_name("count"),
+	         "with --repair: the data device's size in blocks, when the superblock is lost");
 	cl.allow_positionals(1);
 	// -m takes a block only when attached (-m5): `-m image` names the input.
 	auto args = cli::with_bare_options_valueless(argc, argv, {"-m", "--metadata-snap"});
@@ -47,12 +58,34 @@ int dump_main(int argc, char** argv)
 			options.selection.dev_ids.push_back(cli::parse_number(id, "--dev-id"));
 	options.selection.skip_mappings = cl.has("skip-mappings");
 
+	bool repair = cl.has("repair");
+	ops::repair_overrides overrides;
+	if (cl.has("transaction-id"))
+		overrides.transaction_id = cli::parse_number(cl.get<std::string>("transaction-id"), "--transaction-id");
+	if (cl.has("data-block-size"))
+		overrides.data_block_size =
+		    static_cast<uint32_t>(cli::parse_number(cl.get<std::string>("data-block-size"), "--data-block-size"));
+	if (cl.has("nr-data-blocks"))
+		overrides.nr_data_blocks = cli::parse_number(cl.get<std::string>("nr-data-blocks"), "--nr-data-blocks");
+	if (!repair && (overrides.transaction_id || overrides.data_block_size || overrides.nr_data_blocks))
+		throw po::error("--transaction-id, --data-block-size and --nr-data-blocks go with --repair");
+	if (repair && options.input.metadata_snap)
+		throw po::error("--repair reads the whole device and cannot be combined with --metadata-snap");
+
 	std::optional<cli::output_file> out;
+	auto open_output = [&]() -> std::ostream& {
+		out.emplace(cl.has("output") ? cl.get<std::string>("output") : std::string());
+		return out->stream();
+	};
+	std::vector<std::string> report;
 	try {
-		ops::dump_metadata(options, [&]() -> std::ostream& {
-			out.emplace(cl.has("output") ? cl.get<std::string>("output") : std::string());
-			return out->stream();
-		});
+		if (repair) {
+			cli::terminal_progress progress(true);
+			report = ops::dump_repaired(options.input.path, overrides, options.selection, options.format, open_output,
+			                            progress);
+		} else {
+			ops::dump_metadata(options, open_output);
+		}
 	} catch (const error&) {
 		// A failed write is better explained by the output's own error.
 		if (out)
@@ -60,6 +93,8 @@ int dump_main(int argc, char** argv)
 		throw;
 	}
 	out->finish();
+	for (const auto& line : report)
+		std::cerr << line << "\n";
 	return cli::exit_ok;
 }
 

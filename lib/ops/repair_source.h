@@ -1,0 +1,36 @@
+// The dump source for damaged metadata (thin_dump --repair, and the input
+// side of thin_repair): the plan's devices with their recounted mapping
+// totals, and each device's mappings as far as they can be read, skipping
+// damaged subtrees and mappings past the end of the data device.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ops/dump_source.h"
+#include "ops/repair_plan.h"
+#include "pdata/btree_walk.h"
+
+namespace thinmeta::ops {
+
+class repair_source final : public dump_source {
+public:
+	repair_source(const io::block_device& dev, repair_plan plan);
+	repair_source(const repair_source&) = delete;
+	repair_source& operator=(const repair_source&) = delete;
+
+	const std::string& path() const override { return dev_.path(); }
+	const io::block_device& device() const { return dev_; }
+	dump_pool_header pool() const override;
+	std::vector<thin::thin_device> devices() override;
+	void mappings(const thin::thin_device& device, mapping_sink& sink) override;
+
+	const repair_plan& plan() const { return plan_; }
+
+private:
+	const io::block_device& dev_;
+	repair_plan plan_;
+	pdata::btree_walker walker_;
+};
+
+}
