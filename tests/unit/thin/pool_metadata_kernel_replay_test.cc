@@ -222,6 +222,35 @@ pool_status replay_big_data(io::memory_block_store& store)
 	return status;
 }
 
+// Keep in step with WIDE_SCRIPT in the interop test: 1280 mappings written
+// in runs of 40 whose starts jump about, so full leaves in the middle of the
+// tree split two into three and share entries with their siblings. Each
+// write is synchronous (O_DSYNC): allocate, insert, commit.
+pool_status replay_wide(io::memory_block_store& store)
+{
+	thin::pool_metadata pmd(store, {128, true, 4096});
+	pmd.resize_data_dev(2048);
+	pmd.commit();
+	pmd.create_thin(0);
+	pmd.commit();
+	thin::thin_device td0 = pmd.open_device(0);
+	for (uint64_t c : {0, 16, 8, 24, 4, 12, 20, 28, 2, 6, 10, 14, 18, 22, 26, 30, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
+	                   23, 25, 27, 29, 31})
+		for (uint64_t b = c * 60; b < c * 60 + 40; ++b)
+			write_and_flush(pmd, td0, b);
+	// Discards without passdown: leaves merge, centres of three go.
+	pmd.remove_range(td0, 300, 1300);
+	pmd.commit();
+	pmd.remove_range(td0, 1500, 1600);
+	pmd.commit();
+	pmd.commit();  // status
+	pool_status status = status_of(pmd);
+	pmd.close_device(td0);
+	pmd.commit();  // pool suspend
+	pmd.close();
+	return status;
+}
+
 // Keep in step with SHARING_SCRIPT in the interop test: snapshots of
 // snapshots, leaves shared three and four ways (data counts of 3 and more go
 // to the overflow tree), delete of a shared tree, a metadata snapshot taken
@@ -279,6 +308,7 @@ TEST_CASE("pool_metadata replays the kernel's metadata image byte for byte", "[.
 	                     : scenario == "sharing" ? replay_sharing(store)
 	                     : scenario == "reopen" ? replay_reopen(store)
 	                     : scenario == "big_data" ? replay_big_data(store)
+	                     : scenario == "wide" ? replay_wide(store)
 	                                            : replay_basic(store);
 	if (const char* line = std::getenv("THINMETA_KERNEL_STATUS")) {
 		// "0 131072 thin-pool 0 423/4096 8/1024 91 rw ..."
