@@ -50,6 +50,7 @@ int check_main(int argc, char** argv)
 	                                                      "do not check the devices' mapping trees")(
 	    "ignore-non-fatal-errors", "pass despite problems that lose nothing (leaked blocks, underfull nodes)")(
 	    "clear-needs-check-flag", "clear the kernel's needs_check flag if the check passes")(
+	    "auto-repair", "free leaked blocks (the one fix that is safe in place), then clear needs_check")(
 	    "override-mapping-root", cli::po::value<std::string>(), "use BLOCK as the root of the mapping tree")(
 	    "override-details-root", cli::po::value<std::string>(), "use BLOCK as the root of the device details tree");
 	cmd.allow_positionals(1);
@@ -63,6 +64,7 @@ int check_main(int argc, char** argv)
 	options.skip_mappings = cmd.has("skip-mappings");
 	options.ignore_non_fatal_errors = cmd.has("ignore-non-fatal-errors");
 	options.clear_needs_check_flag = cmd.has("clear-needs-check-flag");
+	options.auto_repair = cmd.has("auto-repair");
 	if (cmd.has("override-mapping-root"))
 		options.override_mapping_root =
 		    cli::parse_number(cmd.get<std::string>("override-mapping-root"), "--override-mapping-root");

@@ -11,6 +11,7 @@
 #include "ops/reference_walk.h"
 #include "ops/space_map_check.h"
 #include "thin/block_time.h"
+#include "thin/pool_metadata.h"
 #include "thin/superblock.h"
 
 namespace thinmeta::ops {
@@ -43,6 +44,18 @@ private:
 	const pdata::ref_counter& counts_;
 };
 
+// What one pass of the check leaves for the fix-ups that follow it.
+struct check_outcome {
+	check_verdict verdict;
+	bool needs_check = false;
+	// The whole live metadata was checked (not -m, --super-block-only,
+	// --skip-mappings or an overridden root).
+	bool full = false;
+	uint32_t data_block_size = 0;
+	std::vector<uint64_t> leaked_metadata;
+	std::vector<uint64_t> leaked_data;
+};
+
 class checker {
 public:
 	checker(const check_options& options, check_listener& listener, progress_sink& progress)
@@ -52,7 +65,7 @@ public:
 	{
 	}
 
-	check_verdict run();
+	check_outcome run();
 
 private:
 	bool check_live_superblock();
@@ -60,7 +73,6 @@ private:
 	void walk_trees();
 	void queue_space_map_structures(reference_walk& walk, stored_space_map& metadata_sm);
 	void cross_check_devices(reference_walk& walk, bool in_snapshot);
-	void clear_needs_check();
 
 	const check_options& options_;
 	check_listener& listener_;
@@ -71,6 +83,8 @@ private:
 	superblock snap_;
 	bool snap_ok_ = false;
 	io::aligned_buffer block_{1};
+	std::vector<uint64_t> leaked_metadata_;
+	std::vector<uint64_t> leaked_data_;
 };
 
 bool checker::read_superblock(block_address where, superblock& out, const std::string& name)
@@ -255,7 +269,8 @@ void checker::walk_trees()
 	}
 	listener_.stage("checking space map counts");
 	metadata_sm.ref_count_leaves = walk.ref_count_leaves(tree_kind::metadata_ref_counts);
-	check_space_map(dev_, metadata_sm, metadata_counts(walk.metadata_counts()), findings_, progress_);
+	check_space_map(dev_, metadata_sm, metadata_counts(walk.metadata_counts()), findings_, progress_,
+	                options_.auto_repair ? &leaked_metadata_ : nullptr);
 
 	stored_space_map data_sm;
 	data_sm.name = "data";
@@ -263,20 +278,13 @@ void checker::walk_trees()
 	data_sm.nr_allocated = sb_.data_sm.nr_allocated;
 	data_sm.bitmaps = walk.data_bitmaps();
 	data_sm.ref_count_leaves = walk.ref_count_leaves(tree_kind::data_ref_counts);
-	check_space_map(dev_, data_sm, data_counts(walk.data_counts()), findings_, progress_);
+	check_space_map(dev_, data_sm, data_counts(walk.data_counts()), findings_, progress_,
+	                options_.auto_repair ? &leaked_data_ : nullptr);
 }
 
-void checker::clear_needs_check()
+check_outcome checker::run()
 {
-	io::block_device rw = io::block_device::open(options_.path, io::access::read_write);
-	rw.read_block(thin::superblock_location, block_.data());
-	thin::set_superblock_flags(block_.data(), sb_.flags & ~thin::needs_check_flag);
-	rw.write_block(thin::superblock_location, block_.data());
-	rw.flush();
-}
-
-check_verdict checker::run()
-{
+	check_outcome out;
 	bool sound = check_live_superblock();
 	if (sound && options_.metadata_snap) {
 		if (!sb_.metadata_snap)
@@ -286,27 +294,83 @@ check_verdict checker::run()
 	if (sound && !options_.super_block_only)
 		walk_trees();
 
-	check_verdict verdict = findings_.verdict();
-	if (options_.clear_needs_check_flag && sb_.needs_check()) {
-		if (!verdict.passed(options_.ignore_non_fatal_errors))
-			listener_.finding(severity::warning, "the needs_check flag was left set: the check did not pass");
-		else if (options_.super_block_only || options_.metadata_snap)
-			listener_.finding(severity::warning,
-			                  "the needs_check flag was left set: clearing it needs a full check of the live metadata");
-		else {
-			clear_needs_check();
-			verdict.needs_check_cleared = true;
-		}
-	}
-	return verdict;
+	out.verdict = findings_.verdict();
+	out.needs_check = sb_.needs_check();
+	out.full = !options_.super_block_only && !options_.metadata_snap && !options_.skip_mappings &&
+	           !options_.override_mapping_root && !options_.override_details_root;
+	out.data_block_size = sb_.data_block_size;
+	out.leaked_metadata = std::move(leaked_metadata_);
+	out.leaked_data = std::move(leaked_data_);
+	return out;
+}
+
+// Frees leaked blocks through the transaction manager: the space maps'
+// changed blocks are written to free blocks and the superblock last, so a
+// crash leaves the old metadata or the new, never a mix.
+void release_leaks(const check_options& options, const check_outcome& found)
+{
+	io::block_device dev = io::block_device::open(options.path, io::access::read_write);
+	thin::pool_open_options open;
+	open.data_block_size = found.data_block_size;
+	open.format = false;
+	thin::pool_metadata pool(dev, open);
+	pool.release_leaked_blocks(found.leaked_metadata, found.leaked_data);
+	pool.close();
+}
+
+void clear_needs_check(const std::string& path)
+{
+	io::block_device dev = io::block_device::open(path, io::access::read_write);
+	io::aligned_buffer block(1);
+	dev.read_block(thin::superblock_location, block.data());
+	auto sb = superblock::decode(block.data());
+	thin::set_superblock_flags(block.data(), sb.flags & ~thin::needs_check_flag);
+	dev.write_block(thin::superblock_location, block.data());
+	dev.flush();
+}
+
+check_outcome check_once(const check_options& options, check_listener& listener, progress_sink& progress)
+{
+	// The checker's device is closed when it goes, before anything reopens
+	// it for writing (a block device opened exclusively twice is busy).
+	checker c(options, listener, progress);
+	return c.run();
 }
 
 }
 
 check_verdict check_metadata(const check_options& options, check_listener& listener, progress_sink& progress)
 {
-	checker c(options, listener, progress);
-	return c.run();
+	check_outcome found = check_once(options, listener, progress);
+	bool leaks = !found.leaked_metadata.empty() || !found.leaked_data.empty();
+	if (options.auto_repair && leaks) {
+		if (found.verdict.fatal || !found.full) {
+			listener.finding(severity::warning, "nothing was repaired: --auto-repair only frees leaked blocks, and "
+			                                    "the metadata has worse problems (thin_repair rebuilds it)");
+		} else {
+			release_leaks(options, found);
+			listener.finding(severity::warning, cat("freed ", found.leaked_metadata.size(), " leaked metadata blocks and ",
+			                                        found.leaked_data.size(), " leaked data blocks"));
+			listener.stage("checking again after the repair");
+			check_options again = options;
+			again.auto_repair = false;
+			found = check_once(again, listener, progress);
+		}
+	}
+
+	bool clear = options.clear_needs_check_flag || options.auto_repair;
+	if (clear && found.needs_check) {
+		if (!found.verdict.passed(options.ignore_non_fatal_errors))
+			listener.finding(severity::warning, "the needs_check flag was left set: the check did not pass");
+		else if (!found.full)
+			listener.finding(severity::warning,
+			                 "the needs_check flag was left set: clearing it needs a full check of the live metadata");
+		else {
+			clear_needs_check(options.path);
+			found.verdict.needs_check_cleared = true;
+		}
+	}
+	return found.verdict;
 }
 
 }

@@ -18,6 +18,9 @@ struct check_options {
 	bool skip_mappings = false;
 	bool ignore_non_fatal_errors = false;
 	bool clear_needs_check_flag = false;
+	// Free blocks found leaked (the only fix that is safe in place), then
+	// clear the needs_check flag if nothing else is wrong.
+	bool auto_repair = false;
 	std::optional<block_address> override_mapping_root;
 	std::optional<block_address> override_details_root;
 };

@@ -80,7 +80,10 @@ private:
 
 class comparison {
 public:
-	comparison(const stored_space_map& sm, check_findings& findings) : sm_(sm), findings_(findings) {}
+	comparison(const stored_space_map& sm, check_findings& findings, std::vector<uint64_t>* leaked)
+	    : sm_(sm), findings_(findings), leaked_blocks_(leaked)
+	{
+	}
 
 	// The common case, kept cheap: the stored count is what was expected.
 	void agree(uint32_t stored) { allocated_ += stored != 0; }
@@ -93,6 +96,8 @@ public:
 			return;
 		if (expected == 0) {
 			++leaked_;
+			if (leaked_blocks_)
+				leaked_blocks_->push_back(block);
 			findings_.report(severity::non_fatal, sm_.name + " leak",
 			                 cat(sm_.name, " block ", block, " is marked in use (count ", stored,
 			                     ") but nothing refers to it: it is leaked"));
@@ -124,6 +129,7 @@ public:
 private:
 	const stored_space_map& sm_;
 	check_findings& findings_;
+	std::vector<uint64_t>* leaked_blocks_;
 	uint64_t allocated_ = 0;
 	uint64_t leaked_ = 0;
 	uint64_t wrong_ = 0;
@@ -151,12 +157,12 @@ struct byte_decoder {
 }
 
 void check_space_map(const io::block_device& dev, const stored_space_map& sm, const expected_counts& expected,
-                     check_findings& findings, progress_sink& progress)
+                     check_findings& findings, progress_sink& progress, std::vector<uint64_t>* leaked)
 {
 	static const byte_decoder decode;
 	uint64_t nr_bitmaps = pdata::nr_bitmaps_for(sm.nr_blocks);
 	ref_count_stream overflow(dev, sm.ref_count_leaves);
-	comparison cmp(sm, findings);
+	comparison cmp(sm, findings, leaked);
 	std::vector<uint32_t> want(entries_per_bitmap);
 
 	auto stale_overflow_before = [&](uint64_t limit) {

@@ -31,7 +31,8 @@ struct stored_space_map {
 	std::vector<ordered_leaf> ref_count_leaves;
 };
 
+// Blocks found leaked are added to `leaked` (when given), for --auto-repair.
 void check_space_map(const io::block_device& dev, const stored_space_map& sm, const expected_counts& expected,
-                     check_findings& findings, progress_sink& progress);
+                     check_findings& findings, progress_sink& progress, std::vector<uint64_t>* leaked = nullptr);
 
 }

@@ -485,6 +485,16 @@ void pool_metadata::dec_data_range(uint64_t b, uint64_t e)
 	data_sm_->dec_range(b, e);
 }
 
+void pool_metadata::release_leaked_blocks(std::span<const block_address> metadata_blocks,
+                                          std::span<const uint64_t> data_blocks)
+{
+	write_lock();
+	for (block_address b : metadata_blocks)
+		metadata_sm_->set_count(b, 0);
+	for (uint64_t b : data_blocks)
+		data_sm_->set_count(b, 0);
+}
+
 void pool_metadata::set_needs_check()
 {
 	write_lock();

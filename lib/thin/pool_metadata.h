@@ -12,6 +12,7 @@
 #include <list>
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "io/block_cache.h"
 #include "io/block_store.h"
@@ -104,6 +105,10 @@ public:
 	void abort();
 
 	void set_needs_check();
+	// For thin_check --auto-repair: sets the counts of blocks a checker found
+	// leaked (counted in use, referred to by nothing) back to 0. Commit to
+	// make it durable.
+	void release_leaked_blocks(std::span<const block_address> metadata_blocks, std::span<const uint64_t> data_blocks);
 	bool needs_check() const { return flags_ & 1; }
 	uint32_t time() const { return time_; }
 	uint32_t data_block_size() const { return data_block_size_; }

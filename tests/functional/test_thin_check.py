@@ -216,6 +216,42 @@ class NeedsCheckFlag(CheckTestCase):
         self.assertIn("needs_check", r.stderr)
 
 
+class AutoRepair(CheckTestCase):
+    def test_leaks_are_freed_and_the_flag_cleared(self):
+        image, pool = self.make_image()
+        with Image(image) as img:
+            leaked_metadata = img.first_free_metadata_block()
+            img.set_metadata_count(leaked_metadata, 1)
+            used = {d for dev in pool.devices for _, d, _ in dev.mappings}
+            leaked_data = next(b for b in range(img.superblock()["data_sm"][0]) if b not in used)
+            img.set_data_count(leaked_data, 1)
+            img.patch_superblock(4, "<I", 1)
+        before = ours("thin_dump", image).stdout.replace('flags="1"', 'flags="0"', 1)
+
+        r = check("--auto-repair", image)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn("freed 1 leaked metadata blocks and 1 leaked data blocks", r.stderr)
+        self.assertIn("cleared the needs_check flag", r.stderr)
+        with Image(image) as img:
+            self.assertEqual(img.metadata_count(leaked_metadata), 0)
+            self.assertEqual(img.data_count(leaked_data), 0)
+            self.assertEqual(img.superblock()["flags"], 0)
+        self.assertEqual(check("-q", image).returncode, 0)
+        self.assertEqual(ours("thin_dump", image).stdout, before)
+
+    def test_worse_damage_is_left_alone(self):
+        image, _ = self.make_image()
+        with Image(image) as img:
+            img.set_metadata_count(img.first_free_metadata_block(), 1)
+            img.set_metadata_count(img.device_roots()[1], 0)
+        with open(image, "rb") as f:
+            before = f.read()
+        r = check("--auto-repair", image)
+        self.assertFails(r, "nothing was repaired")
+        with open(image, "rb") as f:
+            self.assertEqual(f.read(), before)
+
+
 class BadInput(CheckTestCase):
     def test_missing_file(self):
         self.assertFails(check(self.path("nope")), "nope: No such file or directory")
