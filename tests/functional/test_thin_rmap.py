@@ -9,6 +9,7 @@ import unittest
 
 import thin_cow
 import thin_xml
+from rmap_model import rmap_lines
 from thinmeta_test import PoolImageTestCase, ours
 
 
@@ -17,27 +18,7 @@ def rmap(*args):
 
 
 def expected_rmap(model, regions):
-    """model: {dev_id: {vblock: data}}; regions: [(begin, end)]."""
-    def wanted(d):
-        return any(b <= d < e for b, e in regions)
-
-    runs = []
-    for dev in sorted(model):
-        cur = None
-        for v in sorted(model[dev]):
-            d = model[dev][v]
-            if not wanted(d):
-                continue
-            if cur and d == cur[1] and v == cur[3] + (cur[1] - cur[0]):
-                cur[1] += 1
-                continue
-            if cur:
-                runs.append(cur)
-            cur = [d, d + 1, dev, v]
-        if cur:
-            runs.append(cur)
-    runs.sort(key=lambda r: (r[0], r[2], r[3]))
-    return "".join(f"data {a}..{b} -> thin({dev}) {v}..{v + b - a}\n" for a, b, dev, v in runs)
+    return "".join(line + "\n" for line in rmap_lines(model, regions))
 
 
 class RmapTestCase(PoolImageTestCase):

@@ -113,11 +113,16 @@ def upstream_images(directory):
     """Unpacks the upstream fixture images (gzipped raw) into `directory`.
 
     Returns {name: path}; skips when ../shared is absent."""
-    raw = UPSTREAM / "raw"
-    if not raw.is_dir():
-        raise unittest.SkipTest(f"{raw} is absent")
+    return gunzip_images(UPSTREAM / "raw", directory)
+
+
+def gunzip_images(source, directory):
+    """Unpacks source/NAME.bin.gz into directory/NAME.bin; returns {NAME: path}.
+    Skips when `source` is absent."""
+    if not Path(source).is_dir():
+        raise unittest.SkipTest(f"{source} is absent")
     out = {}
-    for gz in sorted(raw.glob("*.bin.gz")):
+    for gz in sorted(Path(source).glob("*.bin.gz")):
         name = gz.name[: -len(".bin.gz")]
         dest = Path(directory) / f"{name}.bin"
         with gzip.open(gz, "rb") as src, open(dest, "wb") as dst:
