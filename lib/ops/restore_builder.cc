@@ -131,6 +131,7 @@ struct restore_builder::state {
 	std::unique_ptr<data_references> copies;
 
 	std::unordered_map<std::string, def_record> defs;
+	std::vector<std::string> def_order;
 	std::vector<device_record> devices;
 	std::unordered_set<uint64_t> device_ids;
 
@@ -238,6 +239,10 @@ void restore_builder::begin_superblock(const superblock_event& e)
 	if (nr_data > max_nr_data_blocks)
 		throw bad_input(cat("nr_data_blocks ", nr_data, " is more than a mapping can address (", max_nr_data_blocks,
 		                    ")"));
+	if (pdata::nr_bitmaps_for(nr_data) > pdata::max_metadata_blocks)
+		throw bad_input(cat("nr_data_blocks ", nr_data, " needs ", pdata::nr_bitmaps_for(nr_data),
+		                    " space map bitmaps, more blocks than the largest metadata device holds (",
+		                    pdata::max_metadata_blocks, ")"));
 	if (e.metadata_snap && *e.metadata_snap)
 		s_->warnings.warning(cat("metadata_snap ", *e.metadata_snap,
 		                         " ignored: a dump does not hold the metadata snapshot, so none is restored"));
@@ -275,6 +280,7 @@ void restore_builder::end_def()
 	s_->def.nr_entries = s_->nr_mapped;
 	s_->def_leaves.reset();
 	s_->defs.emplace(s_->def_name, std::move(s_->def));
+	s_->def_order.push_back(s_->def_name);
 	s_->in = section::none;
 }
 
@@ -414,11 +420,13 @@ void restore_builder::state::write_top_level_trees(thin::superblock& sbk)
 void restore_builder::state::release_unused_defs()
 {
 	std::array<uint8_t, block_size> raw;
-	for (auto& [name, d] : defs) {
+	std::unordered_set<block_address> released;  // a def's leaves may be another's too
+	for (const auto& name : def_order) {
+		def_record& d = defs.at(name);
 		if (!d.referenced)
 			warnings.warning(cat("def \"", name, "\" is never referenced"));
 		for (const auto& leaf : d.leaves) {
-			if (out->count(leaf.block))
+			if (out->count(leaf.block) || !released.insert(leaf.block).second)
 				continue;
 			out->read(leaf.block, raw.data());
 			pdata::node_view node(raw.data());

@@ -283,6 +283,10 @@ BAD_XML = {
                              "</superblock>\n",
                              "1:1: nr_data_blocks 1099511627777 is more than a mapping can address "
                              "(1099511627776)"),
+    "more data than metadata can map": (BASE.replace('nr_data_blocks="100"', 'nr_data_blocks="67917312001"') +
+                                        "</superblock>\n",
+                                        "1:1: nr_data_blocks 67917312001 needs 4161601 space map bitmaps, more "
+                                        "blocks than the largest metadata device holds (4161600)"),
 }
 
 
@@ -305,7 +309,7 @@ class BadInput(RestoreCase):
                         "unrelated devices share a block", "a device that would not see sharing",
                         "this device would not see sharing", "same block twice in a device", "device twice",
                         "ref to no def", "def twice", "ref out of order", "def shared by an unrelated device",
-                        "empty file", "not well formed", "two roots", "doctype"}
+                        "empty file", "not well formed", "two roots", "doctype", "more data than metadata can map"}
         for kind, (text, _) in BAD_XML.items():
             with self.subTest(kind=kind):
                 if kind in schema_blind:
@@ -458,6 +462,45 @@ class Options(RestoreCase):
         self.assertEqual(r.stdout, ours("thin_dump", "-V").stdout)
 
 
+class Progress(RestoreCase):
+    def run_on_terminal(self, *extra):
+        """Runs a restore with stderr on a pseudo-terminal; returns what it printed there."""
+        import pty
+        import subprocess
+        text = thin_xml.to_xml(restore_xml.round_trip_pools(big=False)["snapshots_sharing_90"])
+        xml = self.write_xml(text)
+        image = self.zero_file("out.bin", 64 * MiB)
+        primary, secondary = pty.openpty()
+        try:
+            p = subprocess.run([tool("thin_restore"), "-i", xml, "-o", image, *extra], stderr=secondary,
+                               stdout=subprocess.PIPE, timeout=600)
+            os.close(secondary)
+            secondary = None
+            out = b""
+            while True:
+                try:
+                    chunk = os.read(primary, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        finally:
+            os.close(primary)
+            if secondary is not None:
+                os.close(secondary)
+        self.assertEqual(p.returncode, 0)
+        return out.decode()
+
+    def test_progress_on_a_terminal(self):
+        shown = self.run_on_terminal()
+        self.assertIn("\r\x1b[Krestoring: 100%", shown)
+        self.assertTrue(shown.endswith("\r\x1b[K"), repr(shown))
+
+    def test_no_progress_when_quiet(self):
+        self.assertEqual(self.run_on_terminal("-q"), "")
+
+
 class Warnings(RestoreCase):
     def run_warned(self, text, *extra):
         xml = self.write_xml(text)
@@ -485,6 +528,20 @@ class Warnings(RestoreCase):
         self.assertDumps(image, BASE + "</superblock>\n")
         with Image(image) as img:
             self.assertEqual(img.data_count(1), 0)
+
+    def test_unused_defs_give_their_data_blocks_back_once(self):
+        # "b" holds the leaf of "a"; nothing uses "b", and device 0 maps
+        # the same data block itself, so its count must end at 1.
+        dev = DEV0.replace('snap_time="0"', 'snap_time="5"')
+        text = doc('  <def name="a">\n', single(1, 1), "  </def>\n", '  <def name="b">\n', '    <ref name="a"/>\n',
+                   "  </def>\n", '  <def name="c">\n  </def>\n', dev, single(1, 1), "  </device>\n")
+        xml, image, r = self.run_warned(text)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stderr, f"thin_restore: warning: {xml}:13:1: def \"b\" is never referenced\n"
+                                   f"thin_restore: warning: {xml}:13:1: def \"c\" is never referenced\n")
+        self.assertDumps(image, doc(dev, single(1, 1), "  </device>\n"))
+        with Image(image) as img:
+            self.assertEqual(img.data_count(1), 1)
 
     def test_block_size_the_kernel_refuses(self):
         xml, image, r = self.run_warned(BASE.replace('"128"', '"100"') + "</superblock>\n")
