@@ -1,7 +1,9 @@
 #include "ops/restore.h"
 
 #include <cerrno>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/text.h"
@@ -42,6 +44,21 @@ struct stat stat_or_throw(const std::string& path, const char* role)
 	throw io_error(path, err);
 }
 
+// block_device refuses a device in use too, but with advice for readers.
+void refuse_busy_device(const std::string& path, const struct stat& st)
+{
+	if (!S_ISBLK(st.st_mode))
+		return;
+	int fd = ::open(path.c_str(), O_RDWR | O_EXCL | O_CLOEXEC);
+	if (fd >= 0) {
+		::close(fd);
+		return;
+	}
+	if (errno == EBUSY)
+		throw error(cat(path, ": the device is in use (is the pool active?); deactivate the pool before "
+		                      "restoring its metadata"));
+}
+
 void zero_superblock(io::block_device& dev)
 {
 	if (dev.nr_blocks() == 0)
@@ -65,6 +82,7 @@ void build_metadata(const std::string& input, const std::string& output, const r
 	if (in.st_dev == out.st_dev && in.st_ino == out.st_ino)
 		throw error(cat(output, " is the input file: the output must be another file or device"));
 
+	refuse_busy_device(output, out);
 	io::block_device dev = io::block_device::open(output, io::access::read_write);
 	uint64_t nr_blocks = dev.nr_blocks();
 	if (nr_blocks > pdata::max_metadata_blocks) {

@@ -395,6 +395,39 @@ class Outputs(RestoreCase):
             self.assertEqual(struct.unpack_from("<Q", img.read(0), 344)[0], 4161600)
 
 
+class BlockDevice(RestoreCase):
+    """On a loop device: written through O_DIRECT, refused while in use."""
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("loop devices need root")
+        backing = self.zero_file("backing.bin", 16 * MiB)
+        r = run(["losetup", "--find", "--show", backing])
+        if r.returncode != 0:
+            self.skipTest(f"no loop device: {r.stderr.strip()}")
+        self.device = r.stdout.strip()
+        self.addCleanup(run, ["losetup", "--detach", self.device])
+        self.text = thin_xml.to_xml(thin_xml.sample_pools()["snapshots"])
+        self.xml = self.write_xml(self.text)
+
+    def test_restore_to_a_block_device(self):
+        r = restore("-i", self.xml, "-o", self.device)
+        self.assertEqual((r.returncode, r.stderr), (0, ""), r)
+        self.assertDumps(self.device, self.text)
+
+    def test_a_device_in_use_is_left_alone(self):
+        self.assertEqual(restore("-i", self.xml, "-o", self.device).returncode, 0)
+        fd = os.open(self.device, os.O_RDONLY | os.O_EXCL)
+        try:
+            self.assertFails(restore("-i", self.xml, "-o", self.device),
+                             f"{self.device}: the device is in use (is the pool active?); deactivate the pool "
+                             "before restoring its metadata")
+        finally:
+            os.close(fd)
+        self.assertDumps(self.device, self.text)
+
+
 class Options(RestoreCase):
     def setUp(self):
         super().setUp()
