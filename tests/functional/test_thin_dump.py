@@ -227,7 +227,7 @@ class BadInput(DumpTestCase):
         self.assertFails(dump("a.bin", "b.bin"), "unexpected argument 'b.bin'")
 
     def test_unknown_option(self):
-        self.assertFails(dump("--repair", "a.bin"), "--repair")
+        self.assertFails(dump("--frobnicate", "a.bin"), "--frobnicate")
 
 
 class TreeDamage(DumpTestCase):
