@@ -51,6 +51,19 @@ public:
 	uint32_t top_height() const { return depth_ ? frames_[depth_ - 1].height : 0; }
 	uint64_t entries_read() const { return entries_; }
 
+	// The innermost node when it is a leaf with entries left: its view, the
+	// next entry and the end. merged_up_to() moves past entries taken.
+	bool in_leaf() const { return depth_ && frames_[depth_ - 1].height == 0; }
+	pdata::node_view leaf() const { return pdata::node_view(frames_[depth_ - 1].node); }
+	uint32_t leaf_next() const { return frames_[depth_ - 1].next; }
+	uint32_t leaf_end() const { return frames_[depth_ - 1].nr; }
+	void merged_up_to(uint32_t next)
+	{
+		frame& f = frames_[depth_ - 1];
+		entries_ += next - f.next;
+		f.next = next;
+	}
+
 private:
 	struct frame {
 		io::aligned_buffer children;  // internal nodes: children read so far
@@ -235,6 +248,33 @@ bool wholly_before(const pdata::key_range& a, const pdata::key_range& b)
 	return a.end && *a.end <= b.begin;
 }
 
+uint64_t data_of(const pdata::node_view& n, uint32_t i)
+{
+	return thin::block_time::unpack(n.value64(i)).block;
+}
+
+// Both cursors stand in leaves: merges their entries in one tight loop
+// until either leaf runs out (most of the work when little is shared).
+void merge_leaves(tree_cursor& L, tree_cursor& R, delta_sink& sink)
+{
+	pdata::node_view ln = L.leaf(), rn = R.leaf();
+	uint32_t i = L.leaf_next(), j = R.leaf_next();
+	const uint32_t ie = L.leaf_end(), je = R.leaf_end();
+	while (i < ie && j < je) {
+		uint64_t kl = ln.key(i), kr = rn.key(j);
+		if (kl < kr) {
+			sink.mapping(delta_kind::left_only, kl, data_of(ln, i++), 0);
+		} else if (kr < kl) {
+			sink.mapping(delta_kind::right_only, kr, 0, data_of(rn, j++));
+		} else {
+			uint64_t dl = data_of(ln, i++), dr = data_of(rn, j++);
+			sink.mapping(dl == dr ? delta_kind::same : delta_kind::different, kl, dl, dr);
+		}
+	}
+	L.merged_up_to(i);
+	R.merged_up_to(j);
+}
+
 pdata::key_range intersect(const pdata::key_range& a, const pdata::key_range& b)
 {
 	pdata::key_range r{std::max(a.begin, b.begin), a.end};
@@ -318,15 +358,15 @@ delta_walk_counts walk_delta(const io::block_device& dev, const delta_tree& left
 			continue;
 		}
 
-		if (r.kind == kind::end || (l.kind == kind::entry && l.key < r.key)) {
+		if (l.kind == kind::entry && r.kind == kind::entry) {
+			merge_leaves(L, R, sink);
+			continue;
+		}
+		if (r.kind == kind::end) {
 			sink.mapping(delta_kind::left_only, l.key, l.data, 0);
 			L.advance();
-		} else if (l.kind == kind::end || r.key < l.key) {
-			sink.mapping(delta_kind::right_only, r.key, 0, r.data);
-			R.advance();
 		} else {
-			sink.mapping(l.data == r.data ? delta_kind::same : delta_kind::different, l.key, l.data, r.data);
-			L.advance();
+			sink.mapping(delta_kind::right_only, r.key, 0, r.data);
 			R.advance();
 		}
 	}

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""thin_delta, ours against 0.9.0: two snapshots of a volume with 10M
+mappings that differ in 1% of it.
+
+The volume (device 1) maps virtual blocks 0..N-1 to fragmented data
+(runs of 1 to 64 blocks); 0.9.0's thin_restore lays it out. Two snapshots
+are then made as the kernel makes them (tests/lib/thin_cow.py: the
+snapshot takes the origin's root, each write copies the path it changes):
+device 2 rewrites 1% of the volume in 100 clusters (a workload that
+touches a few areas), device 3 rewrites 1% at random (every leaf touched:
+the worst case for sharing). The image is cached in $THINMETA_BENCH_DIR.
+
+Prints, for each diff (simple and --verbose), wall and CPU time and peak
+memory of both tools, best of --repeat runs, warm page cache, after
+checking that both print the same bytes.
+
+Usage: tests/bench/bench_thin_delta.py [--mappings 10000000] [--repeat 3]
+"""
+
+import argparse
+import hashlib
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import benchlib
+import corpus
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+import thin_cow  # noqa: E402
+
+
+def write_xml(path, nr, seed=3):
+    """Device 1 maps 0..nr-1 to runs of fragmented data; devices 2 and 3 are
+    empty until they become snapshots. Returns the data blocks used."""
+    rng = random.Random(seed)
+    with open(path, "w") as f:
+        body, v, d = [], 0, 0
+        while v < nr:
+            n = min(nr - v, rng.choice([1, 2, 4, 8, 16, 32, 64]))
+            d += rng.choice([0, 0, 1, 3])
+            body.append(f'    <range_mapping origin_begin="{v}" data_begin="{d}" length="{n}" time="0"/>\n'
+                        if n > 1 else f'    <single_mapping origin_block="{v}" data_block="{d}" time="0"/>\n')
+            v += n
+            d += n
+        used = d
+        f.write(f'<superblock uuid="" time="2" transaction="1" flags="0" version="2" data_block_size="128" '
+                f'nr_data_blocks="{used + nr // 20}">\n')
+        f.write(f'  <device dev_id="1" mapped_blocks="{nr}" transaction="0" creation_time="0" snap_time="2">\n')
+        f.writelines(body)
+        f.write("  </device>\n")
+        for dev in (2, 3):
+            f.write(f'  <device dev_id="{dev}" mapped_blocks="0" transaction="0" creation_time="{dev - 1}" '
+                    f'snap_time="{dev - 1}">\n  </device>\n')
+        f.write("</superblock>\n")
+    return used
+
+
+def build(nr, log):
+    """The cached image; made by a child process, so that the memory the
+    making takes is not counted against the tools timed later (a child's
+    peak RSS starts at its parent's)."""
+    img = corpus.CACHE / f"delta-snapshots-{nr}.bin"
+    if not img.exists():
+        subprocess.run([sys.executable, __file__, "--build-only", "--mappings", str(nr)], check=True)
+    return img
+
+
+def make(nr, log):
+    corpus.CACHE.mkdir(parents=True, exist_ok=True)
+    img = corpus.CACHE / f"delta-snapshots-{nr}.bin"
+    xml = img.with_suffix(".xml")
+    tmp = img.with_suffix(".tmp")
+    log(f"building {img}: a volume of {nr} mappings and two snapshots differing in 1% ...")
+    used = write_xml(xml, nr)
+    with open(tmp, "wb") as f:
+        f.truncate(max(1 << 30, nr * 120))
+    subprocess.run([str(benchlib.theirs("thin_restore")), "-i", str(xml), "-o", str(tmp)], check=True)
+    xml.unlink()
+    rng = random.Random(4)
+    cow = thin_cow.Image(tmp)
+    cow.snapshot(1, 2, time=1)
+    cow.snapshot(1, 3, time=2)
+    nxt = used
+    for _ in range(100):
+        start = rng.randrange(nr - nr // 10000)
+        for v in range(start, start + nr // 10000):
+            cow.overwrite(2, v, nxt)
+            nxt += 1
+    for v in rng.sample(range(nr), nr // 100):
+        cow.overwrite(3, v, nxt)
+        nxt += 1
+    cow.close()
+    tmp.rename(img)
+    return img
+
+
+def digest(cmd):
+    out = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, check=True).stdout
+    return hashlib.sha256(out).hexdigest(), len(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mappings", type=int, default=10_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.build_only:
+        make(args.mappings, lambda m: print(m, flush=True))
+        return
+    img = build(args.mappings, print)
+    benchlib.warm(img)
+    print(f"{img}: {img.stat().st_blocks * 512 >> 20} MiB used", flush=True)
+    rows = []
+    for name, pair in (("clustered 1%", ["1", "2"]), ("scattered 1%", ["1", "3"])):
+        for verbose in ([], ["--verbose"]):
+            cmd = ["--thin1", pair[0], "--thin2", pair[1], *verbose, img]
+            mine, theirs = digest([benchlib.ours("thin_delta"), *cmd]), digest([benchlib.theirs("thin_delta"), *cmd])
+            if mine != theirs:
+                sys.exit(f"outputs differ for {cmd}: ours {mine}, 0.9.0 {theirs}")
+            label = f"delta {name}{' --verbose' if verbose else ''} ({mine[1] >> 10} KiB out)"
+            c = benchlib.compare(label, [benchlib.ours("thin_delta"), *cmd], [benchlib.theirs("thin_delta"), *cmd],
+                                 runs=args.repeat)
+            rows.append(c.row())
+            print(f"  {label}: ours {c.row()[1]} s, 0.9.0 {c.row()[2]} s", flush=True)
+    benchlib.print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
