@@ -16,6 +16,7 @@
 #include "sim/pool_commands.h"
 #include "sim/script_runner.h"
 #include "sim/summary.h"
+#include "sim/workload.h"
 
 
 using namespace thinmeta;
@@ -268,6 +269,16 @@ int discard_command(int argc, char** argv)
 	return cli::exit_ok;
 }
 
+void set_data_io(const cli::command_line& cl, sim::pool_setup& setup)
+{
+	if (!cl.has("data-io"))
+		return;
+	std::string mode = cl.get<std::string>("data-io");
+	if (mode != "full" && mode != "none")
+		throw po::error("option --data-io: full or none");
+	setup.data_mode = mode == "none" ? sim::data_io::none : sim::data_io::full;
+}
+
 int run_command(int argc, char** argv)
 {
 	cli::command_line cl("thin_sim run", "--metadata FILE --data FILE [options] SCRIPT|-");
@@ -279,12 +290,7 @@ int run_command(int argc, char** argv)
 	if (!cl.parse(argc, argv))
 		return cli::exit_ok;
 	sim::pool_setup setup = pool_setup_from(cl);
-	if (cl.has("data-io")) {
-		std::string mode = cl.get<std::string>("data-io");
-		if (mode != "full" && mode != "none")
-			throw po::error("option --data-io: full or none");
-		setup.data_mode = mode == "none" ? sim::data_io::none : sim::data_io::full;
-	}
+	set_data_io(cl, setup);
 	std::string path = cl.single_input("a script file, or - for stdin");
 	std::string script;
 	if (path == "-") {
@@ -303,6 +309,92 @@ int run_command(int argc, char** argv)
 	if (!quiet)
 		print_summary(sim::summary_lines(summary.operations, summary.failures, summary.stats, summary.usage));
 	return summary.failures ? cli::exit_failure : cli::exit_ok;
+}
+
+unsigned parse_percent(const cli::command_line& cl, const char* option)
+{
+	uint64_t v = cli::parse_number(cl.get<std::string>(option), std::string("--") + option);
+	if (v > 100)
+		throw po::error(std::string("option --") + option + ": a percentage is 0-100");
+	return static_cast<unsigned>(v);
+}
+
+int workload_command(int argc, char** argv)
+{
+	cli::command_line cl("thin_sim workload", "--metadata FILE --data FILE [options]");
+	add_pool_options(cl);
+	cl.add()("seed", po::value<std::string>()->value_name("n"), "seed of the random choices (default 1)")(
+	    "volumes", po::value<std::string>()->value_name("n"), "thin volumes to create and write (default 1)")(
+	    "span", po::value<std::string>()->value_name("blocks"),
+	    "blocks written per volume (default: the data blocks / (volumes + 1))")(
+	    "writes", po::value<std::string>()->value_name("n"),
+	    "writes to do (default: until --metadata-target, or until the data is nearly full)")(
+	    "write-blocks", po::value<std::string>()->value_name("n"), "blocks per write (default 1)")(
+	    "sequential", po::value<std::string>()->value_name("percent"),
+	    "writes that go on where the volume's last one ended (default 0: all random)")(
+	    "snapshot-every", po::value<std::string>()->value_name("n"),
+	    "take a snapshot of a volume every N writes (default 0: never)")(
+	    "max-snapshots", po::value<std::string>()->value_name("n"),
+	    "delete the oldest snapshot beyond this many (default 0: keep all)")(
+	    "snapshot-writes", po::value<std::string>()->value_name("percent"),
+	    "writes that go to a snapshot instead (default 0)")(
+	    "discard-every", po::value<std::string>()->value_name("n"), "discard a range every N writes (default 0)")(
+	    "flush-every", po::value<std::string>()->value_name("n"), "flush (commit) every N writes (default 16)")(
+	    "metadata-target", po::value<std::string>()->value_name("percent"),
+	    "stop when this much of the metadata device is used")(
+	    "no-metadata-snap", "do not reserve a metadata snapshot halfway")(
+	    "data-io", po::value<std::string>()->value_name("full|none"),
+	    "full: write fill patterns to the data image (default none: metadata only)")(
+	    "script-out", po::value<std::string>()->value_name("file"),
+	    "also write the operations as a script (thin_sim run replays it)")("quiet,q", "print no summary on stderr");
+	if (!cl.parse(argc, argv))
+		return cli::exit_ok;
+	sim::pool_setup setup = pool_setup_from(cl);
+	setup.data_mode = sim::data_io::none;
+	set_data_io(cl, setup);
+	sim::workload_options o;
+	auto number = [&](const char* option, uint64_t& field) {
+		if (cl.has(option))
+			field = cli::parse_number(cl.get<std::string>(option), std::string("--") + option);
+	};
+	number("seed", o.seed);
+	number("volumes", o.volumes);
+	number("span", o.span);
+	number("writes", o.writes);
+	number("write-blocks", o.write_blocks);
+	number("snapshot-every", o.snapshot_every);
+	number("max-snapshots", o.max_snapshots);
+	number("discard-every", o.discard_every);
+	number("flush-every", o.flush_every);
+	if (cl.has("sequential"))
+		o.sequential_percent = parse_percent(cl, "sequential");
+	if (cl.has("snapshot-writes"))
+		o.snapshot_write_percent = parse_percent(cl, "snapshot-writes");
+	if (cl.has("metadata-target"))
+		o.metadata_target_percent = parse_percent(cl, "metadata-target");
+	o.metadata_snap = !cl.has("no-metadata-snap");
+
+	std::ofstream script_file;
+	if (cl.has("script-out")) {
+		script_file.open(cl.get<std::string>("script-out"), std::ios::trunc);
+		if (!script_file)
+			throw io_error(cl.get<std::string>("script-out"), errno);
+	}
+	bool quiet = cl.has("quiet");
+	cli::terminal_progress progress(!quiet);
+	sim::workload_result r =
+	    sim::run_workload(setup, o, std::cout, cl.has("script-out") ? &script_file : nullptr, progress);
+	progress.clear();
+	if (script_file.is_open()) {
+		script_file.close();
+		if (!script_file)
+			throw error("writing the script failed");
+	}
+	if (!quiet) {
+		print_summary({"workload: " + std::to_string(r.writes) + " writes; stopped because " + r.stopped_by});
+		print_summary(sim::summary_lines(r.summary.operations, r.summary.failures, r.summary.stats, r.summary.usage));
+	}
+	return r.summary.failures ? cli::exit_failure : cli::exit_ok;
 }
 
 int sim_main(int argc, char** argv)
@@ -325,7 +417,7 @@ int sim_main(int argc, char** argv)
 	static constexpr entry commands[] = {
 	    {"create", create_command}, {"message", message_command}, {"write", write_command},
 	    {"read", read_command},     {"discard", discard_command}, {"status", status_command},
-	    {"run", run_command}};
+	    {"run", run_command},       {"workload", workload_command}};
 	for (const auto& c : commands)
 		if (command == c.name)
 			return c.fn(argc - 1, argv + 1);

@@ -1,7 +1,9 @@
 #include "sim/script_runner.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,10 @@ namespace {
 // One write() of dd moves at most this much (larger writes are cut into
 // equal power-of-two chunks, each its own system call).
 constexpr uint64_t dd_chunk_max = 8 << 20;
+// busybox dd takes buffers smaller than a page from malloc(), not aligned
+// for O_DIRECT: the write fails with EINVAL and dd goes on without
+// O_DIRECT, through the thin device's page cache (4 KiB blocks).
+constexpr uint64_t page_bytes = 4096;
 
 std::vector<std::string_view> words_of(std::string_view line)
 {
@@ -69,6 +75,50 @@ bool parse_device_id(std::string_view s, uint64_t& out)
 		s.remove_prefix(1);
 	return all_digits(s) && parse_number(s, out) && out <= max_thin_id;
 }
+
+class buffer_sink final : public data_sink {
+public:
+	explicit buffer_sink(uint8_t* out) : out_(out) {}
+	void take(const uint8_t* data, uint64_t length) override
+	{
+		std::memcpy(out_, data, length);
+		out_ += length;
+	}
+
+private:
+	uint8_t* out_;
+};
+
+// The bytes of a write widened to whole pages: the fill byte inside the
+// write, what the pages held before outside it.
+class page_source final : public data_source {
+public:
+	page_source(uint64_t begin, uint64_t write_begin, uint64_t write_end, uint8_t fill, const uint8_t* head,
+	            const uint8_t* tail, uint64_t tail_begin)
+	    : begin_(begin), write_begin_(write_begin), write_end_(write_end), fill_(fill), head_(head),
+	      tail_(tail), tail_begin_(tail_begin)
+	{
+	}
+	void bytes(uint64_t position, uint64_t length, uint8_t* out) override
+	{
+		for (uint64_t i = 0; i < length; ++i) {
+			uint64_t at = begin_ + position + i;
+			if (at >= write_begin_ && at < write_end_)
+				out[i] = fill_;
+			else if (at < write_begin_)
+				out[i] = head_[at - begin_];
+			else
+				out[i] = tail_[at - tail_begin_];
+		}
+	}
+
+private:
+	uint64_t begin_, write_begin_, write_end_;
+	uint8_t fill_;
+	const uint8_t* head_;
+	const uint8_t* tail_;
+	uint64_t tail_begin_;
+};
 
 class digest_sink final : public data_sink {
 public:
@@ -166,11 +216,15 @@ void script_runner::io_line(uint64_t number, std::string_view op, const std::vec
 		touched_.insert(dev);
 		if (!length || !active_or_fail(number, dev))
 			return;
-		fill_source fill{static_cast<uint8_t>(v[3])};
 		uint64_t chunk = length;
 		if (chunk > dd_chunk_max)
 			for (chunk = dd_chunk_max; length % chunk;)
 				chunk /= 2;
+		if (chunk < page_bytes) {
+			write_through_page_cache(dev, offset, length, static_cast<uint8_t>(v[3]));
+			return;
+		}
+		fill_source fill{static_cast<uint8_t>(v[3])};
 		for (uint64_t done = 0; done < length; done += chunk)
 			pool_.write(dev, offset + done, chunk, fill);
 	} else if (op == "discard") {
@@ -188,6 +242,39 @@ void script_runner::io_line(uint64_t number, std::string_view op, const std::vec
 		}
 		out_ << "read " << dev << " " << offset << " " << length << " " << hex << "\n";
 	}
+}
+
+// A write through the page cache: the first and last pages it touches are
+// read through the device (a read-modify-write), the dirty pages are
+// written back whole when dd closes the device. Errors of the write-back
+// reach no one: close() does not report them.
+void script_runner::write_through_page_cache(uint64_t dev, uint64_t offset, uint64_t length, uint8_t fill)
+{
+	uint64_t device_bytes = pool_.config().thin_sectors * 512;
+	if (offset >= device_bytes)
+		throw pool_error(ENOSPC, "write past the end of the device");
+	uint64_t end = std::min(offset + length, device_bytes);
+	uint64_t begin = offset / page_bytes * page_bytes;
+	uint64_t tail_begin = (end - 1) / page_bytes * page_bytes;
+	uint64_t last = std::min(tail_begin + page_bytes, device_bytes);
+	uint8_t head[page_bytes] = {}, tail[page_bytes] = {};
+	if (begin < offset || end < begin + page_bytes) {
+		buffer_sink sink(head);
+		pool_.read(dev, begin, std::min(page_bytes, device_bytes - begin), sink);
+	}
+	if (tail_begin != begin && end < last) {
+		buffer_sink sink(tail);
+		pool_.read(dev, tail_begin, last - tail_begin, sink);
+	}
+	if (tail_begin == begin)
+		std::memcpy(tail, head, page_bytes);
+	page_source source(begin, offset, end, fill, head, tail, tail_begin);
+	try {
+		pool_.write(dev, begin, last - begin, source);
+	} catch (const pool_error&) {
+	}
+	if (end < offset + length)
+		throw pool_error(ENOSPC, "write runs past the end of the device");
 }
 
 // A pool message, sent as written; creating a device activates it,

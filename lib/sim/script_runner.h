@@ -36,6 +36,7 @@ public:
 private:
 	void fail(uint64_t number, int errno_value);
 	bool active_or_fail(uint64_t number, uint64_t dev);
+	void write_through_page_cache(uint64_t dev, uint64_t offset, uint64_t length, uint8_t fill);
 	void io_line(uint64_t number, std::string_view op, const std::vector<std::string_view>& args);
 	void message_line(std::string_view op, const std::vector<std::string_view>& args, std::string_view text);
 	void activate(uint64_t dev, const external_origin* origin);
