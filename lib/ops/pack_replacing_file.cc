@@ -1,11 +1,9 @@
 #include "ops/pack_replacing_file.h"
 
 #include <cerrno>
-#include <cstdlib>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <vector>
 
 #include "base/error.h"
 #include "base/text.h"
@@ -17,14 +15,16 @@ replacing_file::replacing_file(const std::string& final_path) : final_(final_pat
 	struct stat st;
 	if (::stat(final_.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
 		throw error(cat(final_, ": exists and is not a regular file; give the name of a file to write"));
-	std::vector<char> name(final_.begin(), final_.end());
-	const char suffix[] = ".partial-XXXXXX";
-	name.insert(name.end(), suffix, suffix + sizeof(suffix));
-	fd_ = ::mkstemp(name.data());
-	if (fd_ < 0)
-		throw io_error(cat(final_, ": cannot create a file beside it"), errno);
-	temp_ = name.data();
-	::fchmod(fd_, 0644);
+	// A new name beside the final one, created with the usual permissions
+	// (0666 less the umask, as for any new file).
+	for (unsigned attempt = 0;; ++attempt) {
+		temp_ = cat(final_, ".partial-", ::getpid(), "-", attempt);
+		fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd_ >= 0)
+			return;
+		if (errno != EEXIST || attempt == 1000)
+			throw io_error(cat(final_, ": cannot create a file beside it"), errno);
+	}
 }
 
 replacing_file::~replacing_file()
