@@ -11,9 +11,11 @@ namespace thinmeta::ops {
 namespace {
 
 struct leaf_summary {
-	uint32_t nr_entries = 0;
-	uint32_t first_refs = 0;  // entries that were the first reference to their data block
 	uint64_t last_key = 0;
+	uint32_t nr_entries = 0;
+	// Entries that were the first reference to their data block; once
+	// counting is done, the entries whose block nothing else maps.
+	uint32_t exclusive = 0;
 };
 
 }
@@ -22,8 +24,7 @@ std::vector<device_usage> count_device_usage(const io::block_device& dev, std::s
                                              uint64_t nr_data_blocks)
 {
 	thin::mapping_forest forest(dev, devices);
-	const auto& leaves = forest.leaves();
-	std::vector<leaf_summary> summary(leaves.size());
+	std::vector<leaf_summary> summary(forest.nr_leaves());
 
 	// Pass 1: count references to each data block, saturating at 2. An
 	// unshared leaf adds one per entry, a shared leaf (reached by several
@@ -32,7 +33,7 @@ std::vector<device_usage> count_device_usage(const io::block_device& dev, std::s
 	pdata::ref_counter counts(nr_data_blocks);
 	uint64_t raised_from_one = 0;
 	forest.read_leaves({}, [&](size_t i, const pdata::node_view& n) {
-		const auto& l = leaves[i];
+		auto l = forest.leaf_at(i);
 		auto& s = summary[i];
 		s.nr_entries = n.nr_entries();
 		if (s.nr_entries)
@@ -49,30 +50,28 @@ std::vector<device_usage> count_device_usage(const io::block_device& dev, std::s
 			if (c == 1)
 				++raised_from_one;
 			else if (!l.shared)
-				++s.first_refs;
+				++s.exclusive;
 			counts.inc(data, l.shared ? 2 - c : 1);
 		}
 	});
 
-	std::vector<uint64_t> exclusive_in_leaf(leaves.size(), 0);
-	for (size_t i = 0; i < leaves.size(); ++i)
-		exclusive_in_leaf[i] = leaves[i].shared ? 0 : summary[i].first_refs;
 	// Pass 2, only when some count rose past one: recount the unshared
-	// leaves that held a first reference.
+	// leaves that held a first reference. (A shared leaf's first references
+	// count 2 at once: it never holds an exclusive block.)
 	if (raised_from_one)
-		forest.read_leaves([&](size_t i) { return exclusive_in_leaf[i] > 0; },
+		forest.read_leaves([&](size_t i) { return summary[i].exclusive > 0; },
 		                   [&](size_t i, const pdata::node_view& n) {
-			                   uint64_t ex = 0;
+			                   uint32_t ex = 0;
 			                   for (uint32_t e = 0; e < n.nr_entries(); ++e)
 				                   ex += counts.get(thin::block_time::unpack(n.value64(e)).block) == 1;
-			                   exclusive_in_leaf[i] = ex;
+			                   summary[i].exclusive = ex;
 		                   });
 
 	std::vector<device_usage> usage(devices.size());
 	for (size_t d = 0; d < devices.size(); ++d) {
 		auto& u = usage[d];
 		forest.device_leaves(d, [&](size_t i) {
-			u.exclusive += exclusive_in_leaf[i];
+			u.exclusive += summary[i].exclusive;
 			u.mapped += summary[i].nr_entries;
 			if (summary[i].nr_entries)
 				u.highest = summary[i].last_key;

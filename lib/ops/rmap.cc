@@ -48,7 +48,7 @@ void write_rmap(const rmap_options& options, std::ostream& out)
 	// Each distinct leaf is read once; its hits are kept for every device
 	// whose tree holds it.
 	std::vector<hit> hits;
-	std::vector<size_t> first_hit(forest.leaves().size() + 1, 0);
+	std::vector<size_t> first_hit(forest.nr_leaves() + 1, 0);
 	forest.read_leaves({}, [&](size_t i, const pdata::node_view& n) {
 		for (uint32_t e = 0; e < n.nr_entries(); ++e) {
 			uint64_t data = thin::block_time::unpack(n.value64(e)).block;

@@ -63,12 +63,9 @@ mapping_forest::mapping_forest(const io::block_device& dev, std::span<const thin
 		std::vector<uint32_t>& leaf_nodes = by_height[0];
 		std::sort(leaf_nodes.begin(), leaf_nodes.end(),
 		          [&](uint32_t a, uint32_t b) { return nodes_[a].block < nodes_[b].block; });
-		leaves_.reserve(leaf_nodes.size());
-		for (uint32_t n : leaf_nodes) {
-			node& x = nodes_[n];
-			x.leaf = static_cast<uint32_t>(leaves_.size());
-			leaves_.push_back(leaf{x.block, x.keys, x.device, x.paths > 1});
-		}
+		for (size_t i = 0; i < leaf_nodes.size(); ++i)
+			nodes_[leaf_nodes[i]].leaf = static_cast<uint32_t>(i);
+		leaves_ = std::move(leaf_nodes);
 	}
 }
 
@@ -152,21 +149,31 @@ void mapping_forest::read_level(const std::vector<uint32_t>& level, std::vector<
 void mapping_forest::read_leaves(const std::function<bool(size_t)>& want,
                                  const std::function<void(size_t, const pdata::node_view&)>& visit) const
 {
+	// A batch at a time, so no per-leaf list is kept beside the forest.
 	std::vector<size_t> chosen;
 	std::vector<block_address> blocks;
+	io::aligned_buffer buf(batch_blocks);
+	auto flush = [&] {
+		dev_.read_blocks(blocks, buf.data());
+		for (size_t k = 0; k < chosen.size(); ++k) {
+			const node& l = nodes_[leaves_[chosen[k]]];
+			std::string fault = check_mapping_node(buf.block(k), l.block, 0, l.keys);
+			if (!fault.empty())
+				damaged(l.device, l.block, l.keys, fault);
+			visit(chosen[k], pdata::node_view(buf.block(k)));
+		}
+		chosen.clear();
+		blocks.clear();
+	};
 	for (size_t i = 0; i < leaves_.size(); ++i) {
 		if (want && !want(i))
 			continue;
 		chosen.push_back(i);
-		blocks.push_back(leaves_[i].block);
+		blocks.push_back(nodes_[leaves_[i]].block);
+		if (blocks.size() == batch_blocks)
+			flush();
 	}
-	read_sorted(dev_, blocks, [&](size_t k, const uint8_t* data) {
-		const leaf& l = leaves_[chosen[k]];
-		std::string fault = check_mapping_node(data, l.block, 0, l.keys);
-		if (!fault.empty())
-			damaged(l.device, l.block, l.keys, fault);
-		visit(chosen[k], pdata::node_view(data));
-	});
+	flush();
 }
 
 void mapping_forest::device_leaves(size_t device, const std::function<void(size_t)>& visit) const

@@ -22,30 +22,7 @@
 namespace thinmeta::thin {
 
 class mapping_forest {
-public:
-	struct leaf {
-		block_address block = 0;
-		pdata::key_range keys;  // bounds from the first parent that refers to it
-		uint32_t device = 0;    // index (into the devices given) of a device that reaches it
-		bool shared = false;    // reached by more than one device path
-	};
-
-	// Reads the internal nodes of every device's mapping tree. Throws
-	// thinmeta::error naming the device, block and keys on damage.
-	mapping_forest(const io::block_device& dev, std::span<const thin_device> devices);
-
-	// Every distinct leaf, in ascending block order.
-	const std::vector<leaf>& leaves() const { return leaves_; }
-
-	// Reads the leaves that `want` selects (every leaf when it is empty) in
-	// block order with batched reads, checks each, and calls visit(index, node).
-	void read_leaves(const std::function<bool(size_t)>& want,
-	                 const std::function<void(size_t, const pdata::node_view&)>& visit) const;
-
-	// Calls visit(leaf index) for each leaf of the device's tree, in key order.
-	void device_leaves(size_t device, const std::function<void(size_t)>& visit) const;
-
-private:
+	// Each distinct node of the forest.
 	struct node {
 		block_address block = 0;
 		pdata::key_range keys;
@@ -57,6 +34,34 @@ private:
 		uint8_t paths = 0;         // device paths reaching it: 0, 1, or 2 meaning "more"
 	};
 
+public:
+	struct leaf {
+		block_address block = 0;
+		uint32_t device = 0;  // index (into the devices given) of a device that reaches it
+		bool shared = false;  // reached by more than one device path
+	};
+
+	// Reads the internal nodes of every device's mapping tree. Throws
+	// thinmeta::error naming the device, block and keys on damage.
+	mapping_forest(const io::block_device& dev, std::span<const thin_device> devices);
+
+	// The distinct leaves, numbered in ascending block order.
+	size_t nr_leaves() const { return leaves_.size(); }
+	leaf leaf_at(size_t i) const
+	{
+		const node& n = nodes_[leaves_[i]];
+		return {n.block, n.device, n.paths > 1};
+	}
+
+	// Reads the leaves that `want` selects (every leaf when it is empty) in
+	// block order with batched reads, checks each, and calls visit(index, node).
+	void read_leaves(const std::function<bool(size_t)>& want,
+	                 const std::function<void(size_t, const pdata::node_view&)>& visit) const;
+
+	// Calls visit(leaf index) for each leaf of the device's tree, in key order.
+	void device_leaves(size_t device, const std::function<void(size_t)>& visit) const;
+
+private:
 	uint32_t find_or_add(block_address b, uint32_t height, const pdata::key_range& keys, uint32_t device);
 	uint32_t tree_height(block_address root, uint32_t device);
 	void read_level(const std::vector<uint32_t>& level, std::vector<std::vector<uint32_t>>& by_height);
@@ -69,7 +74,7 @@ private:
 	std::vector<uint32_t> children_;
 	std::vector<uint32_t> node_of_block_;  // block -> node index + 1, 0 = not seen
 	std::vector<uint32_t> roots_;          // device index -> node index
-	std::vector<leaf> leaves_;
+	std::vector<uint32_t> leaves_;         // leaf index -> node index, by block
 };
 
 }

@@ -10,7 +10,6 @@ Usage: tests/bench/bench_thin_ls.py [--size 1g] [--repeat 3]
 """
 
 import argparse
-import subprocess
 import sys
 
 import benchlib
@@ -35,10 +34,9 @@ def main():
         print(f"{name}: {img} ({img.stat().st_blocks * 512 >> 20} MiB used)", flush=True)
         for label, opts in (("every column", ["-o", ALL]), ("default columns", [])):
             cmd = [*opts, img]
-            mine = subprocess.run([str(benchlib.ours("thin_ls")), *map(str, cmd)], capture_output=True, text=True)
-            want = subprocess.run([str(benchlib.theirs("thin_ls")), *map(str, cmd)], capture_output=True, text=True)
-            if (mine.returncode, mine.stdout) != (want.returncode, want.stdout):
-                sys.exit(f"thin_ls {cmd}: outputs differ\nours:\n{mine.stdout}{mine.stderr}\n0.9.0:\n{want.stdout}")
+            mine = bench_thin_delta.digest([benchlib.ours("thin_ls"), *cmd])
+            if mine != bench_thin_delta.digest([benchlib.theirs("thin_ls"), *cmd]):
+                sys.exit(f"thin_ls {cmd}: the outputs differ")
             c = benchlib.compare(f"ls {name}, {label}", [benchlib.ours("thin_ls"), *cmd],
                                  [benchlib.theirs("thin_ls"), *cmd], runs=args.repeat)
             rows.append(c.row())
