@@ -115,6 +115,7 @@ def make_images(directory, meta_size=4 << 20, data_size=1 << 30, names=("meta.im
 
 
 def tag_line(tag):
+    """The tag padded to one line of TAG_LINE bytes (without its newline)."""
     if not re.fullmatch(r"[A-Za-z0-9 _.:,=+-]{1,%d}" % (TAG_LINE - 1), tag):
         raise ValueError(f"tag {tag!r}: use at most {TAG_LINE - 1} letters, digits, spaces or _.:,=+-")
     return tag.ljust(TAG_LINE - 1)
