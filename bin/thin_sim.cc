@@ -339,7 +339,7 @@ int workload_command(int argc, char** argv)
 	    "snapshot-writes", po::value<std::string>()->value_name("percent"),
 	    "writes that go to a snapshot instead (default 0)")(
 	    "discard-every", po::value<std::string>()->value_name("n"), "discard a range every N writes (default 0)")(
-	    "flush-every", po::value<std::string>()->value_name("n"), "flush (commit) every N writes (default 16)")(
+	    "flush-every", po::value<std::string>()->value_name("n"), "flush (commit) every N writes (default 128)")(
 	    "metadata-target", po::value<std::string>()->value_name("percent"),
 	    "stop when this much of the metadata device is used")(
 	    "no-metadata-snap", "do not reserve a metadata snapshot halfway")(

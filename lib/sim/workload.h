@@ -28,7 +28,7 @@ struct workload_options {
 	uint64_t max_snapshots = 0;    // the oldest snapshot is deleted beyond this many (0: no limit)
 	unsigned snapshot_write_percent = 0;  // writes that go to a snapshot rather than a volume
 	uint64_t discard_every = 0;    // writes between discards (0: none)
-	uint64_t flush_every = 16;     // writes between flushes (each flush commits)
+	uint64_t flush_every = 128;    // writes between flushes (each flush commits)
 	unsigned metadata_target_percent = 0;  // stop when this much of the metadata is used (0: none)
 	bool metadata_snap = true;     // reserve a metadata snapshot halfway and hold it
 };
