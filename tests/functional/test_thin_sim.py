@@ -289,7 +289,7 @@ class Workloads(SimTestCase):
         # It stops when the metadata in use (uncommitted blocks counted) is
         # half the device; the commits at the end give some back.
         r = self.sim("status", "--metadata", self.meta, "--data", self.data)
-        self.assertEqual(r.stdout, "0 483/1024 6114/65536 220 rw discard_passdown queue_if_no_space - 256\n")
+        self.assertEqual(r.stdout, "0 488/1024 6050/65536 650 rw discard_passdown queue_if_no_space - 256\n")
         self.assertChecks()
 
 
