@@ -10,54 +10,65 @@ ref_counter::ref_counter(uint64_t nr_blocks)
 {
 }
 
-void ref_counter::inc(uint64_t b, uint32_t by)
+uint8_t* ref_counter::chunk_for(uint64_t b)
 {
 	auto& chunk = chunks_[b >> chunk_bits];
 	if (!chunk) {
-		chunk = std::make_unique<uint8_t[]>(chunk_size);
-		std::memset(chunk.get(), 0, chunk_size);
+		chunk = std::make_unique<uint8_t[]>(chunk_bytes);
+		std::memset(chunk.get(), 0, chunk_bytes);
 		++nr_chunks_used_;
 	}
-	uint8_t& c = chunk[b & (chunk_size - 1)];
-	if (c != spilled && uint32_t(c) + by < spilled) {
-		c = static_cast<uint8_t>(c + by);
+	return chunk.get();
+}
+
+void ref_counter::set_nibble(uint8_t* chunk, uint64_t b, unsigned v)
+{
+	uint8_t& byte = chunk[(b & (chunk_size - 1)) >> 1];
+	unsigned shift = (b & 1) * 4;
+	byte = static_cast<uint8_t>((byte & ~(0xFu << shift)) | (v << shift));
+}
+
+void ref_counter::inc(uint64_t b, uint32_t by)
+{
+	uint8_t* chunk = chunk_for(b);
+	unsigned c = nibble(chunk, b);
+	if (c != spilled && c + by < spilled) {
+		set_nibble(chunk, b, c + by);
 		return;
 	}
-	if (c != spilled) {
-		large_[b] = c;
-		c = spilled;
-	}
 	uint32_t& big = large_[b];
+	if (c != spilled) {
+		big = c;
+		set_nibble(chunk, b, spilled);
+	}
 	big = (big > UINT32_MAX - by) ? UINT32_MAX : big + by;
 }
 
 void ref_counter::dec(uint64_t b)
 {
-	auto& chunk = chunks_[b >> chunk_bits];
+	uint8_t* chunk = chunks_[b >> chunk_bits].get();
 	if (!chunk)
 		return;
-	uint8_t& c = chunk[b & (chunk_size - 1)];
+	unsigned c = nibble(chunk, b);
 	if (c != spilled) {
 		if (c)
-			--c;
+			set_nibble(chunk, b, c - 1);
 		return;
 	}
 	auto it = large_.find(b);
 	if (--it->second < spilled) {
-		c = static_cast<uint8_t>(it->second);
+		set_nibble(chunk, b, it->second);
 		large_.erase(it);
 	}
 }
 
 uint32_t ref_counter::get(uint64_t b) const
 {
-	const auto& chunk = chunks_[b >> chunk_bits];
+	const uint8_t* chunk = chunks_[b >> chunk_bits].get();
 	if (!chunk)
 		return 0;
-	uint8_t c = chunk[b & (chunk_size - 1)];
-	if (c != spilled)
-		return c;
-	return large_.at(b);
+	unsigned c = nibble(chunk, b);
+	return c != spilled ? c : large_.at(b);
 }
 
 void ref_counter::get_range(uint64_t first, uint32_t n, uint32_t* out) const
@@ -70,8 +81,8 @@ void ref_counter::get_range(uint64_t first, uint32_t n, uint32_t* out) const
 			std::fill_n(out, here, 0u);
 		} else {
 			for (uint32_t i = 0; i < here; ++i) {
-				uint8_t c = chunk[offset + i];
-				out[i] = c == spilled ? large_.at(first + i) : c;
+				unsigned c = nibble(chunk, first + i);
+				out[i] = c != spilled ? c : large_.at(first + i);
 			}
 		}
 		first += here;
@@ -82,7 +93,7 @@ void ref_counter::get_range(uint64_t first, uint32_t n, uint32_t* out) const
 
 uint64_t ref_counter::memory_used() const
 {
-	return chunks_.size() * sizeof(chunks_[0]) + nr_chunks_used_ * chunk_size + large_.size() * 32;
+	return chunks_.size() * sizeof(chunks_[0]) + nr_chunks_used_ * chunk_bytes + large_.size() * 32;
 }
 
 }

@@ -43,7 +43,7 @@ TEST_CASE("ref_counter allocates only the chunks it touches", "[ref_counter]")
 	c.inc(huge / 2);
 	CHECK(c.get(huge - 1) == 1);
 	CHECK(c.get(huge / 2) == 1);
-	CHECK(c.memory_used() == empty + 2 * ref_counter::chunk_size);
+	CHECK(c.memory_used() == empty + ref_counter::chunk_size);
 }
 
 TEST_CASE("ref_counter reads ranges across chunks and spilled counts", "[ref_counter]")
@@ -58,4 +58,27 @@ TEST_CASE("ref_counter reads ranges across chunks and spilled counts", "[ref_cou
 	c.get_range(2 * ref_counter::chunk_size, 3, out.data());
 	CHECK(out[0] == 0);
 	CHECK(out[2] == 0);
+}
+
+TEST_CASE("ref_counter spills at 15 and takes references back", "[ref_counter]")
+{
+	ref_counter c(100);
+	for (int i = 0; i < 14; ++i)
+		c.inc(3);
+	CHECK(c.get(3) == 14);
+	c.inc(4);
+	CHECK(c.get(4) == 1);
+	c.inc(3);
+	CHECK(c.get(3) == 15);
+	c.inc(3);
+	CHECK(c.get(3) == 16);
+	CHECK(c.get(2) == 0);
+	CHECK(c.get(4) == 1);
+	c.dec(3);
+	c.dec(3);
+	CHECK(c.get(3) == 14);
+	c.dec(4);
+	CHECK(c.get(4) == 0);
+	c.dec(4);
+	CHECK(c.get(4) == 0);
 }
