@@ -39,7 +39,8 @@ public:
 
 private:
 	void look_at(const uint8_t* block, block_address b, metadata_scan_result& out);
-	// The class of the leaf reached by always taking the first child.
+	// The class of the leaf reached by always taking the first child that
+	// is a sound node (a damaged first child must not hide a tree's root).
 	node_class leftmost_leaf_class(block_address b) const;
 
 	const io::block_device& dev_;
@@ -107,7 +108,13 @@ node_class scanner::leftmost_leaf_class(block_address b) const
 	for (int depth = 0; depth < 64 && b < nr_; ++depth) {
 		if (class_[b] != internal)
 			return static_cast<node_class>(class_[b]);
-		b = children_[children_of_.at(b).first];
+		auto [first, count] = children_of_.at(b);
+		auto sound = std::find_if(children_.begin() + static_cast<ptrdiff_t>(first),
+		                          children_.begin() + static_cast<ptrdiff_t>(first + count),
+		                          [&](block_address c) { return c < nr_ && class_[c] != not_a_node; });
+		if (sound == children_.begin() + static_cast<ptrdiff_t>(first + count))
+			return not_a_node;
+		b = *sound;
 	}
 	return not_a_node;
 }
