@@ -137,14 +137,19 @@ metadata_scan_result scanner::run(progress_sink& progress)
 		progress.update("scanning metadata", batches[k].back() + 1, nr_);
 	}
 
-	// A leaf of pointers is a top-level leaf when every pointer leads to a
-	// mapping node; the bottom-level roots it points to are then referenced.
+	// A leaf of pointers is a top-level leaf when its pointers lead to
+	// mapping nodes, or to blocks that are no sound node at all (a device
+	// whose root was lost), but at least one to a mapping node; the
+	// bottom-level roots it points to are then referenced.
 	for (auto& [leaf, span] : maybe_top_) {
 		auto [first, count] = span;
-		bool top = std::all_of(maybe_top_values_.begin() + static_cast<ptrdiff_t>(first),
-		                       maybe_top_values_.begin() + static_cast<ptrdiff_t>(first + count),
-		                       [&](block_address v) { return class_[v] == internal || class_[v] == mapping_leaf ||
-		                                                     class_[v] == top_leaf; });
+		auto begin = maybe_top_values_.begin() + static_cast<ptrdiff_t>(first);
+		auto end = begin + static_cast<ptrdiff_t>(count);
+		auto mapping_node = [&](block_address v) {
+			return class_[v] == internal || class_[v] == mapping_leaf || class_[v] == top_leaf;
+		};
+		bool top = std::all_of(begin, end, [&](block_address v) { return mapping_node(v) || class_[v] == not_a_node; }) &&
+		           (count == 0 || std::any_of(begin, end, mapping_node));
 		if (!top)
 			continue;
 		class_[leaf] = top_leaf;

@@ -1,7 +1,9 @@
 // The dump source for damaged metadata (thin_dump --repair, and the input
 // side of thin_repair): the plan's devices with their recounted mapping
 // totals, and each device's mappings as far as they can be read, skipping
-// damaged subtrees and mappings past the end of the data device.
+// damaged subtrees and mappings past the end of the data device. Devices
+// that map the same data block get snap_times that let the kernel see it
+// as shared (see settle_sharing).
 #pragma once
 
 #include <string>
@@ -28,6 +30,13 @@ public:
 	const repair_plan& plan() const { return plan_; }
 
 private:
+	// A data block several devices map must look shared to each of them
+	// (snap_time later than the mapping's time), or the kernel would write
+	// to it in place, and thin_restore refuses such metadata. Details from
+	// an older transaction than the trees, or lost details, can say
+	// otherwise: those snap_times (and the pool's time) are raised.
+	void settle_sharing();
+
 	const io::block_device& dev_;
 	repair_plan plan_;
 	pdata::btree_walker walker_;
