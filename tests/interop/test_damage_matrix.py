@@ -93,7 +93,7 @@ def damage(image, kind, seed, *extra):
 
 # ---------------------------------------------------------------- the oracle
 
-def node_fault(data, where, lo, hi, nr_blocks):
+def node_fault(data, where, lo, hi):
     """What makes a mapping-tree node unusable where it stands, or None."""
     stored = struct.unpack_from("<I", data, 0)[0]
     if stored != block_checksum(data, SALT_NODE):
@@ -136,7 +136,7 @@ class Oracle:
             if b >= self.nr_blocks or b in path:
                 return
             data = self.img.read(b)
-            if data != self.orig.read(b) and node_fault(data, b, lo, hi, self.nr_blocks):
+            if data != self.orig.read(b) and node_fault(data, b, lo, hi):
                 return
             n = Node(data)
             if n.is_leaf:
@@ -157,7 +157,7 @@ class Oracle:
 
     def root_usable(self, root):
         data = self.img.read(root)
-        return data == self.orig.read(root) or node_fault(data, root, 0, None, self.nr_blocks) is None
+        return data == self.orig.read(root) or node_fault(data, root, 0, None) is None
 
 
 def device_roots(image_path, location=0):

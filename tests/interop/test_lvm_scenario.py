@@ -13,7 +13,6 @@ on the host (../shared/lvm/setup installs it) or when kvm-dm cannot run.
 
 import re
 import shutil
-import tempfile
 import unittest
 from pathlib import Path
 
