@@ -172,6 +172,14 @@ def round_trip_pools(seed=11, big=True):
                         for i in range(1, 6)]
     pools["snapshots_sharing_90"] = thin_xml.Pool(time=5, transaction=6, nr_data_blocks=a.next, devices=snaps)
 
+    # Data blocks held by 300 devices: counts past what a byte holds.
+    a = thin_xml.Allocator()
+    origin = thin_xml.random_device(0, a, 200, 1000, rng)
+    snaps = [origin] + [thin_xml.snapshot_of(origin, i, a, rng, 0.05, time=i, transaction=i)
+                        for i in range(1, 300)]
+    pools["three_hundred_snapshots"] = thin_xml.Pool(time=299, transaction=300, nr_data_blocks=a.next,
+                                                     devices=snaps)
+
     a = thin_xml.Allocator(10)
     ranges = [thin_xml.linear_device(1, a, 300000, start=7, time=2),
               thin_xml.linear_device(2, a, 252 * 252 + 1, start=2**40, time=1, snap_time=3),
