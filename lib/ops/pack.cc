@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -63,6 +64,13 @@ public:
 		fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
 		if (fd_ < 0)
 			throw io_error(path, errno);
+		struct stat st;
+		if (::fstat(fd_, &st) < 0) {
+			int err = errno;
+			::close(fd_);
+			throw io_error(path, err);
+		}
+		size_ = static_cast<uint64_t>(st.st_size);
 	}
 	~pack_reader() { ::close(fd_); }
 
@@ -98,6 +106,8 @@ public:
 		if (len > record_limit)
 			throw error(cat(path_, ": record ", records_, " claims ", len,
 			                " bytes (the pack file is damaged)"));
+		if (len > size_ - offset_)
+			throw error(cat(path_, ": record ", records_, " is cut short (the pack file is truncated)"));
 		out.resize(len);
 		if (read_some(out.data(), len) < len)
 			throw error(cat(path_, ": record ", records_, " is cut short (the pack file is truncated)"));
@@ -128,6 +138,7 @@ private:
 
 	std::string path_;
 	int fd_ = -1;
+	uint64_t size_ = 0;
 	uint64_t records_ = 0;
 	uint64_t offset_ = 0;
 };
