@@ -70,7 +70,8 @@ public:
 			::close(fd_);
 			throw io_error(path, err);
 		}
-		size_ = static_cast<uint64_t>(st.st_size);
+		// A pipe's size is not known: only a file's bounds the records.
+		size_ = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : UINT64_MAX;
 	}
 	~pack_reader() { ::close(fd_); }
 
@@ -106,7 +107,7 @@ public:
 		if (len > record_limit)
 			throw error(cat(path_, ": record ", records_, " claims ", len,
 			                " bytes (the pack file is damaged)"));
-		if (len > size_ - offset_)
+		if (size_ != UINT64_MAX && len > size_ - offset_)
 			throw error(cat(path_, ": record ", records_, " is cut short (the pack file is truncated)"));
 		out.resize(len);
 		if (read_some(out.data(), len) < len)
