@@ -95,6 +95,14 @@ class UnpackGoodPacks(UnpackTestCase):
         self.assertUnpacks(header(3) + record([(2, literal(a))]) + record([(2, literal(b))]),
                            bytes(2 * BLOCK) + b)
 
+    def test_from_a_pipe(self):
+        node = sealed(2, SALT_NODE, 1)
+        out = self.path("out.img")
+        r = ours("thin_metadata_unpack", "-i", "/dev/stdin", "-o", out, input=header(2) + record([(1, literal(node))]),
+                 text=False)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(out.read_bytes(), bytes(BLOCK) + node)
+
     def test_instructions(self):
         code, block = shifted_leaf(1)
         self.assertUnpacks(header(2) + record([(1, code)]), bytes(BLOCK) + block)
