@@ -263,11 +263,16 @@ def checker_must_name(kind, line):
         return [f"{m.group(1)} block {m.group(2)}: reference count {m.group(3)} in the space map"], []
     if kind == "cycle":
         root = re.search(r"now points to block (\d+)", line).group(1)
-        return [f"block {root} ", "cycle"], []
+        return ["mapping tree of thin device", f"block {root} ", "cycle"], []
     if kind in ("bit-flips", "zeroed-range"):
         return [], [f"block {b}" for b in blocks]
+    # The structure, as the checker names it: a block several devices share
+    # is named after whichever device the checker reached it from.
+    structure = line.split(", block")[0]
+    if "(block shared by devices" in structure:
+        structure = "mapping tree of thin device"
     extra = {"mapping-past-end": ["past the end of the data device"], "keys-out-of-order": ["keys out of order"]}
-    return [f"block {blocks[0]}"] + extra.get(kind, []), []
+    return [structure, f"block {blocks[0]}"] + extra.get(kind, []), []
 
 
 # ---------------------------------------------------------------- fixtures
