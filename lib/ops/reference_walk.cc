@@ -320,7 +320,8 @@ void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr
 
 void reference_walk::visit_leaf(const node_view& n, const node_ref& r, std::vector<node_ref>& next)
 {
-	auto& owner = owners_[r.owner];
+	// A copy: new_owner() below grows owners_.
+	const tree_owner owner = owners_[r.owner];
 	uint32_t nr = n.nr_entries();
 	switch (owner.kind) {
 	case tree_kind::details:

@@ -13,7 +13,7 @@
 #include "pdata/btree_builder.h"
 #include "pdata/btree_node.h"
 #include "pdata/bulk_block_writer.h"
-#include "pdata/byte_ref_counter.h"
+#include "pdata/ref_counter.h"
 #include "pdata/space_map_writer.h"
 #include "thin/block_time.h"
 #include "thin/device_details.h"
@@ -66,11 +66,11 @@ private:
 // reference to its data block.
 class data_references final : public pdata::value_references {
 public:
-	explicit data_references(pdata::byte_ref_counter& counts) : counts_(counts) {}
+	explicit data_references(pdata::ref_counter& counts) : counts_(counts) {}
 	void copied(const uint8_t* value) override { counts_.inc(thin::block_time::unpack(load_le64(value)).block); }
 
 private:
-	pdata::byte_ref_counter& counts_;
+	pdata::ref_counter& counts_;
 };
 
 struct def_record {
@@ -126,7 +126,7 @@ struct restore_builder::state {
 	std::unique_ptr<pdata::bulk_block_writer> out;
 	std::optional<thin::superblock> sb;
 	bool done = false;
-	std::unique_ptr<pdata::byte_ref_counter> data;
+	std::unique_ptr<pdata::ref_counter> data;
 	std::unique_ptr<claim_flags> claims;
 	std::unique_ptr<data_references> copies;
 
@@ -250,7 +250,7 @@ void restore_builder::begin_superblock(const superblock_event& e)
 	s_->sb = sb;
 
 	s_->out = std::make_unique<pdata::bulk_block_writer>(s_->dev, s_->layout.nr_blocks, s_->layout.first_free());
-	s_->data = std::make_unique<pdata::byte_ref_counter>(nr_data);
+	s_->data = std::make_unique<pdata::ref_counter>(nr_data);
 	s_->claims = std::make_unique<claim_flags>(nr_data);
 	s_->copies = std::make_unique<data_references>(*s_->data);
 }

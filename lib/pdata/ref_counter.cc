@@ -10,81 +10,83 @@ ref_counter::ref_counter(uint64_t nr_blocks)
 {
 }
 
-uint8_t* ref_counter::chunk_for(uint64_t b)
+uint32_t ref_counter::stored(const chunk& c, uint64_t b) const
 {
-	auto& chunk = chunks_[b >> chunk_bits];
-	if (!chunk) {
-		chunk = std::make_unique<uint8_t[]>(chunk_bytes);
-		std::memset(chunk.get(), 0, chunk_bytes);
-		++nr_chunks_used_;
-	}
-	return chunk.get();
+	if (!c.counts)
+		return 0;
+	if (!c.wide)
+		return (c.counts[(b & chunk_mask) >> 1] >> ((b & 1) * 4)) & 0xF;
+	uint8_t count = c.counts[b & chunk_mask];
+	return count == wide_limit ? large_.at(b) : count;
 }
 
-void ref_counter::set_nibble(uint8_t* chunk, uint64_t b, unsigned v)
+void ref_counter::widen(chunk& c)
 {
-	uint8_t& byte = chunk[(b & (chunk_size - 1)) >> 1];
-	unsigned shift = (b & 1) * 4;
-	byte = static_cast<uint8_t>((byte & ~(0xFu << shift)) | (v << shift));
+	auto wide = std::make_unique<uint8_t[]>(chunk_size);
+	for (uint64_t i = 0; i < chunk_size; ++i)
+		wide[i] = (c.counts[i >> 1] >> ((i & 1) * 4)) & 0xF;
+	c.counts = std::move(wide);
+	c.wide = true;
+	--narrow_chunks_;
+	++wide_chunks_;
+}
+
+void ref_counter::store(chunk& c, uint64_t b, uint32_t count)
+{
+	if (!c.counts) {
+		c.counts = std::make_unique<uint8_t[]>(chunk_size / 2);
+		std::memset(c.counts.get(), 0, chunk_size / 2);
+		++narrow_chunks_;
+	}
+	if (!c.wide && count >= narrow_limit)
+		widen(c);
+	if (!c.wide) {
+		uint8_t& byte = c.counts[(b & chunk_mask) >> 1];
+		unsigned shift = (b & 1) * 4;
+		byte = static_cast<uint8_t>((byte & ~(0xFu << shift)) | (count << shift));
+		return;
+	}
+	uint8_t& slot = c.counts[b & chunk_mask];
+	if (count < wide_limit) {
+		if (slot == wide_limit)
+			large_.erase(b);
+		slot = static_cast<uint8_t>(count);
+		return;
+	}
+	slot = wide_limit;
+	large_[b] = count;
 }
 
 void ref_counter::inc(uint64_t b, uint32_t by)
 {
-	uint8_t* chunk = chunk_for(b);
-	unsigned c = nibble(chunk, b);
-	if (c != spilled && c + by < spilled) {
-		set_nibble(chunk, b, c + by);
-		return;
-	}
-	uint32_t& big = large_[b];
-	if (c != spilled) {
-		big = c;
-		set_nibble(chunk, b, spilled);
-	}
-	big = (big > UINT32_MAX - by) ? UINT32_MAX : big + by;
+	chunk& c = chunks_[b >> chunk_bits];
+	uint32_t count = stored(c, b);
+	store(c, b, count > UINT32_MAX - by ? UINT32_MAX : count + by);
 }
 
 void ref_counter::dec(uint64_t b)
 {
-	uint8_t* chunk = chunks_[b >> chunk_bits].get();
-	if (!chunk)
-		return;
-	unsigned c = nibble(chunk, b);
-	if (c != spilled) {
-		if (c)
-			set_nibble(chunk, b, c - 1);
-		return;
-	}
-	auto it = large_.find(b);
-	if (--it->second < spilled) {
-		set_nibble(chunk, b, it->second);
-		large_.erase(it);
-	}
+	chunk& c = chunks_[b >> chunk_bits];
+	if (uint32_t count = stored(c, b))
+		store(c, b, count - 1);
 }
 
 uint32_t ref_counter::get(uint64_t b) const
 {
-	const uint8_t* chunk = chunks_[b >> chunk_bits].get();
-	if (!chunk)
-		return 0;
-	unsigned c = nibble(chunk, b);
-	return c != spilled ? c : large_.at(b);
+	return stored(chunks_[b >> chunk_bits], b);
 }
 
 void ref_counter::get_range(uint64_t first, uint32_t n, uint32_t* out) const
 {
 	while (n) {
-		uint64_t offset = first & (chunk_size - 1);
+		uint64_t offset = first & chunk_mask;
 		uint32_t here = static_cast<uint32_t>(std::min<uint64_t>(n, chunk_size - offset));
-		const uint8_t* chunk = chunks_[first >> chunk_bits].get();
-		if (!chunk) {
+		const chunk& c = chunks_[first >> chunk_bits];
+		if (!c.counts)
 			std::fill_n(out, here, 0u);
-		} else {
-			for (uint32_t i = 0; i < here; ++i) {
-				unsigned c = nibble(chunk, first + i);
-				out[i] = c != spilled ? c : large_.at(first + i);
-			}
-		}
+		else
+			for (uint32_t i = 0; i < here; ++i)
+				out[i] = stored(c, first + i);
 		first += here;
 		out += here;
 		n -= here;
@@ -93,7 +95,8 @@ void ref_counter::get_range(uint64_t first, uint32_t n, uint32_t* out) const
 
 uint64_t ref_counter::memory_used() const
 {
-	return chunks_.size() * sizeof(chunks_[0]) + nr_chunks_used_ * chunk_bytes + large_.size() * 32;
+	return chunks_.size() * sizeof(chunk) + narrow_chunks_ * (chunk_size / 2) + wide_chunks_ * chunk_size +
+	       large_.size() * 32;
 }
 
 }

@@ -1,8 +1,11 @@
-// Reference counts for a large, sparsely used range of blocks in half a byte
-// per block: chunks of counts are allocated when first touched, and the
-// rarer counts of 15 or more spill into a map. What checkers and builders
-// use to recount data blocks without a map entry per block; at 16 GiB of
-// metadata (about 10^9 mapped data blocks at most) it stays near 512 MiB.
+// Reference counts for a large, sparsely used range of blocks (data blocks),
+// without a map entry per block. Counts live in chunks allocated when first
+// touched: a chunk keeps half a byte per block until one of its counts
+// reaches 15, and from then on a byte per block; counts of 255 or more go to
+// a map. Checkers count per distinct leaf and rarely leave the narrow form
+// (at 16 GiB of metadata, about 10^9 mapped data blocks, that is near 512 MiB);
+// a restore of flat XML counts one reference per device, and pools with
+// dozens of snapshots widen the chunks they use.
 #pragma once
 
 #include <cstdint>
@@ -20,12 +23,18 @@ public:
 	// Counts for blocks past size() are not kept: callers check the range.
 	void inc(uint64_t b)
 	{
-		uint8_t* chunk = chunks_[b >> chunk_bits].get();
-		if (chunk) {
-			uint8_t& byte = chunk[(b & (chunk_size - 1)) >> 1];
+		chunk& c = chunks_[b >> chunk_bits];
+		if (c.counts && !c.wide) {
+			uint8_t& byte = c.counts[(b & chunk_mask) >> 1];
 			unsigned shift = (b & 1) * 4;
-			if (((byte >> shift) & 0xF) < spilled - 1) {
+			if (((byte >> shift) & 0xF) < narrow_limit - 1) {
 				byte = static_cast<uint8_t>(byte + (1u << shift));
+				return;
+			}
+		} else if (c.counts) {
+			uint8_t& count = c.counts[b & chunk_mask];
+			if (count < wide_limit - 1) {
+				++count;
 				return;
 			}
 		}
@@ -44,20 +53,26 @@ public:
 	static constexpr uint64_t chunk_size = uint64_t(1) << chunk_bits;  // counts per chunk
 
 private:
-	static constexpr unsigned spilled = 15;
-	static constexpr uint64_t chunk_bytes = chunk_size / 2;
+	static constexpr uint64_t chunk_mask = chunk_size - 1;
+	// A narrow chunk widens when a count would reach narrow_limit; a wide
+	// chunk's byte of wide_limit says the count is in large_.
+	static constexpr unsigned narrow_limit = 15;
+	static constexpr unsigned wide_limit = 255;
 
-	unsigned nibble(const uint8_t* chunk, uint64_t b) const
-	{
-		return (chunk[(b & (chunk_size - 1)) >> 1] >> ((b & 1) * 4)) & 0xF;
-	}
-	void set_nibble(uint8_t* chunk, uint64_t b, unsigned v);
-	uint8_t* chunk_for(uint64_t b);
+	struct chunk {
+		std::unique_ptr<uint8_t[]> counts;
+		bool wide = false;
+	};
+
+	uint32_t stored(const chunk& c, uint64_t b) const;
+	void store(chunk& c, uint64_t b, uint32_t count);
+	void widen(chunk& c);
 
 	uint64_t nr_blocks_;
-	std::vector<std::unique_ptr<uint8_t[]>> chunks_;
+	std::vector<chunk> chunks_;
 	std::unordered_map<uint64_t, uint32_t> large_;
-	uint64_t nr_chunks_used_ = 0;
+	uint64_t narrow_chunks_ = 0;
+	uint64_t wide_chunks_ = 0;
 };
 
 }

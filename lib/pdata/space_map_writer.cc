@@ -52,7 +52,7 @@ uint32_t entries_in_bitmap(uint64_t nr_blocks, uint64_t bitmap)
 
 }
 
-sm_root write_data_space_map(bulk_block_writer& out, const byte_ref_counter& counts)
+sm_root write_data_space_map(bulk_block_writer& out, const ref_counter& counts)
 {
 	btree_builder index(out, index_entry_size);
 	btree_builder overflow(out, ref_count_value_size);

@@ -9,14 +9,14 @@
 
 #include "io/block.h"
 #include "pdata/bulk_block_writer.h"
-#include "pdata/byte_ref_counter.h"
+#include "pdata/ref_counter.h"
 #include "pdata/space_map_disk.h"
 
 namespace thinmeta::pdata {
 
 // Writes the data space map over counts.size() data blocks; its blocks are
 // appended to `out` and counted there. Returns the root for the superblock.
-sm_root write_data_space_map(bulk_block_writer& out, const byte_ref_counter& counts);
+sm_root write_data_space_map(bulk_block_writer& out, const ref_counter& counts);
 
 // Where the metadata space map lives: its index block and bitmaps are
 // reserved at fixed places before anything else is written.

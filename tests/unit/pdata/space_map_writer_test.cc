@@ -89,7 +89,7 @@ TEST_CASE("write_data_space_map writes exact bitmaps, index and overflow tree", 
 	scratch_image img(2000);
 	bulk_block_writer out(*img.dev, 2000, 1);
 
-	byte_ref_counter counts(nr_data);
+	ref_counter counts(nr_data);
 	uint64_t expect_allocated = 0;
 	std::map<uint64_t, uint32_t> expect_overflow;
 	// A dense start, then sparse touches so most chunks stay unallocated.
