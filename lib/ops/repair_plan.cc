@@ -378,6 +378,7 @@ void planner::fill_plan(const salvaged_trees& best)
 		data_end = std::max(data_end, d.data_end);
 		plan_.devices.push_back(r);
 	}
+	plan_.data_end = data_end;
 	if (plan_.nr_data_blocks == 0) {
 		plan_.nr_data_blocks = data_end;
 		plan_.notes.push_back(cat("the data device's size is unknown; assuming ", data_end,

@@ -42,6 +42,8 @@ struct repair_plan {
 	uint64_t transaction_id = 0;
 	uint32_t data_block_size = 0;
 	uint64_t nr_data_blocks = 0;
+	// One past the highest data block the recovered devices map.
+	uint64_t data_end = 0;
 	std::vector<recovered_device> devices;
 	// What was found and decided, one line each, for the report.
 	std::vector<std::string> notes;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/text.h"
+#include "pdata/ref_counter.h"
 
 #include "ops/salvaging_visitor.h"
 #include "thin/block_time.h"
@@ -39,14 +40,14 @@ private:
 
 void repair_source::settle_sharing()
 {
-	// Which data blocks are mapped more than once, in two flat bitsets.
-	std::vector<bool> once(plan_.nr_data_blocks), twice(plan_.nr_data_blocks);
+	// How often each data block is mapped, over the blocks mapped at all
+	// (not the data device's size: a damaged superblock may claim 2^40).
+	pdata::ref_counter uses(std::min(plan_.data_end, plan_.nr_data_blocks));
 	auto devices = this->devices();
 	for (const auto& d : devices) {
 		each_mapping count([&](uint64_t b, uint32_t) {
-			if (once[b])
-				twice[b] = true;
-			once[b] = true;
+			if (b < uses.size())
+				uses.inc(b);
 		});
 		mappings(d, count);
 	}
@@ -54,7 +55,7 @@ void repair_source::settle_sharing()
 		bool shares = false;
 		uint32_t newest = 0;
 		each_mapping find([&](uint64_t b, uint32_t time) {
-			if (twice[b]) {
+			if (b < uses.size() && uses.get(b) > 1) {
 				shares = true;
 				newest = std::max(newest, time);
 			}

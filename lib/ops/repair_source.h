@@ -35,6 +35,7 @@ private:
 	// to it in place, and thin_restore refuses such metadata. Details from
 	// an older transaction than the trees, or lost details, can say
 	// otherwise: those snap_times (and the pool's time) are raised.
+	// Counts are kept only over the data blocks actually mapped.
 	void settle_sharing();
 
 	const io::block_device& dev_;
