@@ -57,10 +57,4 @@ const external_origin* pool_session::origin_for(uint64_t dev) const
 	return nullptr;
 }
 
-void pool_session::activate_all()
-{
-	for (uint64_t dev : pool_->devices_in_metadata())
-		pool_->activate(dev, origin_for(dev));
-}
-
 }

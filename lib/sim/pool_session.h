@@ -41,8 +41,6 @@ public:
 	thin_pool& pool() { return *pool_; }
 	// The external origin given for `dev`, or null.
 	const external_origin* origin_for(uint64_t dev) const;
-	// Activates every device the metadata holds, each with its origin.
-	void activate_all();
 
 private:
 	metadata_store metadata_;
