@@ -56,7 +56,7 @@ public:
 			if ((w + 1) % std::max<uint64_t>(o_.flush_every, 1) == 0)
 				line("flush");
 			if ((w & 255) == 0)
-				progress.update("workload writes", w, total ? total : target_progress_total());
+				report_progress(progress, w, total);
 		}
 		line("flush");
 		runner_.finish();
@@ -90,7 +90,21 @@ private:
 		return w >= data_blocks_ / 4;
 	}
 
-	uint64_t target_progress_total() { return data_blocks_; }
+	// Writes done of those asked for; else metadata in use of the target;
+	// else data in use of what the workload may use.
+	void report_progress(progress_sink& progress, uint64_t writes_done, uint64_t writes)
+	{
+		if (writes) {
+			progress.update("workload writes", writes_done, writes);
+			return;
+		}
+		pool_status u = pool_.usage();
+		if (o_.metadata_target_percent)
+			progress.update("workload metadata", u.metadata_used * 100,
+			                u.metadata_total * o_.metadata_target_percent);
+		else
+			progress.update("workload data", u.data_used, u.data_total);
+	}
 
 	const char* reason_to_stop()
 	{
