@@ -15,12 +15,7 @@ using namespace pdata;
 
 namespace {
 
-// Superblock fields the kernel rewrites in place at commit.
-namespace sb_off {
-constexpr size_t flags = 4, magic = 32, version = 40, time = 44, trans_id = 48, held_root = 56, data_sm = 64,
-                 metadata_sm = 192, data_mapping_root = 320, device_details_root = 328, data_block_size = 336,
-                 metadata_block_size = 340, metadata_nr_blocks = 344;
-}
+namespace sb_off = superblock_offset;
 
 void put_sm_root(uint8_t* field, const sm_root& root)
 {
@@ -175,7 +170,7 @@ void pool_metadata::commit_transaction()
 	store_le32(p + sb_off::time, time_);
 	store_le64(p + sb_off::data_mapping_root, root_);
 	store_le64(p + sb_off::device_details_root, details_root_);
-	store_le64(p + sb_off::held_root, held_root_);
+	store_le64(p + sb_off::metadata_snap, held_root_);
 	store_le64(p + sb_off::trans_id, trans_id_);
 	store_le32(p + sb_off::flags, flags_);
 	put_sm_root(p + sb_off::metadata_sm, msr);

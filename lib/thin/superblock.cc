@@ -10,12 +10,7 @@
 
 namespace thinmeta::thin {
 
-namespace off {
-constexpr size_t csum = 0, flags = 4, blocknr = 8, uuid = 16, magic = 32, version = 40, time = 44,
-                 trans_id = 48, metadata_snap = 56, data_sm = 64, metadata_sm = 192, data_mapping_root = 320,
-                 device_details_root = 328, data_block_size = 336, metadata_block_size = 340,
-                 metadata_nr_blocks = 344, compat_flags = 352, compat_ro_flags = 356, incompat_flags = 360;
-}
+namespace off = superblock_offset;
 
 superblock superblock::decode(const uint8_t* b)
 {

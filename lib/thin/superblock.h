@@ -16,6 +16,15 @@ inline constexpr uint32_t superblock_version = 2;
 inline constexpr uint32_t needs_check_flag = 1;
 inline constexpr block_address superblock_location = 0;
 
+// Byte offsets of the superblock's fields, for code that rewrites some of
+// them in place, as the kernel's commit does.
+namespace superblock_offset {
+inline constexpr size_t csum = 0, flags = 4, blocknr = 8, uuid = 16, magic = 32, version = 40, time = 44,
+                        trans_id = 48, metadata_snap = 56, data_sm = 64, metadata_sm = 192, data_mapping_root = 320,
+                        device_details_root = 328, data_block_size = 336, metadata_block_size = 340,
+                        metadata_nr_blocks = 344, compat_flags = 352, compat_ro_flags = 356, incompat_flags = 360;
+}
+
 struct superblock {
 	uint32_t flags = 0;
 	uint64_t blocknr = 0;
