@@ -152,6 +152,12 @@ bool checker::check_live_superblock()
 	if (sb_.data_sm.nr_blocks > thin::max_data_block + 1)
 		fatal(cat("superblock: the data space map covers ", sb_.data_sm.nr_blocks,
 		          " blocks, more than a mapping can address (2^40)"));
+	// Each bitmap of the data space map takes a metadata block of its own;
+	// the recount's memory is sized from this, so it is checked first.
+	else if (pdata::nr_bitmaps_for(sb_.data_sm.nr_blocks) > md_blocks)
+		fatal(cat("superblock: the data space map covers ", sb_.data_sm.nr_blocks, " blocks, which would take ",
+		          pdata::nr_bitmaps_for(sb_.data_sm.nr_blocks), " bitmap blocks, more than the ", md_blocks,
+		          " metadata blocks there are"));
 
 	if (sb_.metadata_snap && !options_.metadata_snap) {
 		if (sb_.metadata_snap >= std::min(md_blocks, dev_.nr_blocks()))

@@ -291,7 +291,7 @@ void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr
 			for (uint32_t i = 0; i < nr_entries; ++i)
 				child_list_.push_back(n.child(i));
 		} else if (kind == tree_kind::details || kind == tree_kind::mapping_top) {
-			small_nodes_[b] = {false, small_children_.size(), nr_entries};
+			small_nodes_[b] = {kind, false, small_children_.size(), nr_entries};
 			for (uint32_t i = 0; i < nr_entries; ++i)
 				small_children_.push_back(n.child(i));
 		}
@@ -325,13 +325,13 @@ void reference_walk::visit_leaf(const node_view& n, const node_ref& r, std::vect
 	uint32_t nr = n.nr_entries();
 	switch (owner.kind) {
 	case tree_kind::details:
-		small_nodes_[r.block] = {true, details_.size(), nr};
+		small_nodes_[r.block] = {owner.kind, true, details_.size(), nr};
 		for (uint32_t i = 0; i < nr; ++i)
 			details_.push_back({n.key(i), thin::device_details::decode(n.value(i))});
 		break;
 
 	case tree_kind::mapping_top:
-		small_nodes_[r.block] = {true, devices_.size(), nr};
+		small_nodes_[r.block] = {owner.kind, true, devices_.size(), nr};
 		for (uint32_t i = 0; i < nr; ++i) {
 			uint64_t dev = n.key(i);
 			uint32_t o = new_owner(tree_kind::mapping_bottom, owner.in_snapshot, dev);
@@ -432,8 +432,10 @@ std::vector<Entry> reference_walk::entries_under(tree_kind kind, bool in_snapsho
 	while (!stack.empty()) {
 		block_address b = stack.back();
 		stack.pop_back();
+		// A block another kind of tree claimed (reported as damage) holds
+		// no entries of this kind.
 		auto it = small_nodes_.find(b);
-		if (it == small_nodes_.end() || damaged_.count(b) || !seen.insert(b).second)
+		if (it == small_nodes_.end() || it->second.kind != kind || damaged_.count(b) || !seen.insert(b).second)
 			continue;
 		const small_node& n = it->second;
 		if (n.leaf)

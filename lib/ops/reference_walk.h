@@ -141,6 +141,7 @@ private:
 	// between the live metadata and the metadata snapshot, so their shape is
 	// kept to list each root's entries even where a node was visited once.
 	struct small_node {
+		tree_kind kind;
 		bool leaf;
 		size_t first;  // into small_children_, details_ or devices_
 		size_t count;
