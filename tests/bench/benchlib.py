@@ -1,17 +1,26 @@
 """Timing helpers for the benchmarks: run a command, record wall time, CPU
-time and peak memory (from the kernel's rusage of the child), alternate our
-tool with 0.9.0's on the same input, and print a table with the ratio."""
+time and peak memory, alternate our tool with 0.9.0's on the same input,
+and print a table with the ratio.
+
+Peak memory comes from GNU time's report on its child, not from this
+process's rusage of its own children: Linux carries a process's peak RSS
+across fork and exec, so a tool started straight from Python would report
+at least the interpreter's size. /usr/bin/time is small, so the figures
+start from about 1 MiB.
+"""
 
 import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("THINMETA_BIN", SOURCE / "build"))
 REFERENCE = Path("/usr/sbin")
+GNU_TIME = "/usr/bin/time"
 
 
 class Sample:
@@ -19,27 +28,31 @@ class Sample:
         self.wall, self.cpu, self.rss_kb, self.rc = wall, cpu, rss_kb, rc
 
 
-def measure(cmd, stdout=subprocess.DEVNULL):
-    """Runs cmd once; returns a Sample with wall/CPU seconds and peak RSS."""
-    start = time.perf_counter()
-    p = subprocess.Popen([str(c) for c in cmd], stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - start
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
-    rc = os.waitstatus_to_exitcode(status)
-    if rc != 0:
+def measure(cmd, stdout=subprocess.DEVNULL, stdin=None, check=True):
+    """Runs cmd once; returns a Sample with wall/CPU seconds and peak RSS
+    (KiB). stdout and stdin may be open files."""
+    with tempfile.NamedTemporaryFile(prefix="thinmeta-time-", mode="r") as report:
+        start = time.perf_counter()
+        p = subprocess.Popen([GNU_TIME, "-q", "-o", report.name, "-f", "%x %U %S %M", *[str(c) for c in cmd]],
+                             stdout=stdout, stdin=stdin, stderr=subprocess.PIPE)
+        err = p.stderr.read().decode(errors="replace")
+        p.wait()
+        wall = time.perf_counter() - start
+        fields = report.read().split()
+    rc, user, system, rss = int(fields[-4]), float(fields[-3]), float(fields[-2]), int(fields[-1])
+    if check and rc != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed with {rc}: {err[-2000:]}")
-    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, rc)
+    return Sample(wall, user + system, rss, rc)
 
 
 def read_floor(path, runs=3):
     """The time to read the whole file once in 1 MiB requests (warm cache)."""
     best = None
+    buf = bytearray(1 << 20)
     for _ in range(runs):
         start = time.perf_counter()
         with open(path, "rb", buffering=0) as f:
-            while f.read(1 << 20):
+            while f.readinto(buf):
                 pass
         t = time.perf_counter() - start
         best = t if best is None else min(best, t)
@@ -59,37 +72,75 @@ class Comparison:
     def _best(samples, attr):
         return min(getattr(s, attr) for s in samples)
 
+    def wall(self, which):
+        return self._best(getattr(self, which), "wall")
+
+    def cpu(self, which):
+        return self._best(getattr(self, which), "cpu")
+
+    def mib(self, which):
+        return max(s.rss_kb for s in getattr(self, which)) / 1024
+
+    def speedup(self):
+        return self.wall("theirs") / self.wall("ours") if self.theirs and self.wall("ours") else None
+
+    def memory_ratio(self):
+        return self.mib("ours") / self.mib("theirs") if self.theirs and self.mib("theirs") else None
+
     def row(self):
-        ow, tw = self._best(self.ours, "wall"), self._best(self.theirs, "wall")
-        oc, tc = self._best(self.ours, "cpu"), self._best(self.theirs, "cpu")
-        om, tm = max(s.rss_kb for s in self.ours) / 1024, max(s.rss_kb for s in self.theirs) / 1024
+        if not self.theirs:
+            return [self.name, f"{self.wall('ours'):.2f}", "-", "-", f"{self.cpu('ours'):.2f}", "-",
+                    f"{self.mib('ours'):.0f}", "-", "-"]
+        ow, tw = self.wall("ours"), self.wall("theirs")
         return [self.name, f"{ow:.2f}", f"{tw:.2f}", f"{tw / ow:.1f}x" if ow else "-",
-                f"{oc:.2f}", f"{tc:.2f}", f"{om:.0f}", f"{tm:.0f}", f"{om / tm:.2f}" if tm else "-"]
+                f"{self.cpu('ours'):.2f}", f"{self.cpu('theirs'):.2f}", f"{self.mib('ours'):.0f}",
+                f"{self.mib('theirs'):.0f}", f"{self.memory_ratio():.2f}" if self.mib("theirs") else "-"]
 
 
 HEADER = ["operation", "ours s", "0.9.0 s", "speed-up", "ours cpu", "0.9.0 cpu", "ours MiB", "0.9.0 MiB",
           "mem ratio"]
 
 
-def compare(name, ours_cmd, theirs_cmd, runs=3, before=None):
-    """Alternates the two commands `runs` times each; `before` runs before
-    every run (e.g. to reset an output file)."""
+def compare(name, ours_cmd, theirs_cmd, runs=3, before=None, stdout=None, stdin=None, slow=None):
+    """Alternates the two commands `runs` times each (theirs may be None:
+    ours alone); `before` runs before every run (e.g. to reset an output
+    file); `stdout`/`stdin` are callables returning the files for a run.
+    After a first round where either took longer than `slow` seconds, no
+    more rounds are run."""
     ours, theirs = [], []
     for _ in range(runs):
         for cmd, out in ((ours_cmd, ours), (theirs_cmd, theirs)):
+            if cmd is None:
+                continue
             if before:
                 before()
-            out.append(measure(cmd))
+            so = stdout() if stdout else subprocess.DEVNULL
+            si = stdin() if stdin else None
+            try:
+                out.append(measure(cmd, stdout=so, stdin=si))
+            finally:
+                for f in (so, si):
+                    if hasattr(f, "close"):
+                        f.close()
+        if slow is not None and max(s.wall for s in ours + theirs) > slow:
+            break
     return Comparison(name, ours, theirs)
 
 
-def print_table(rows, header=HEADER, file=sys.stdout):
+def format_table(rows, header=HEADER, markdown=False):
+    """The rows as aligned text, or as a markdown table."""
+    if markdown:
+        lines = ["| " + " | ".join(map(str, header)) + " |",
+                 "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+        lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+        return "\n".join(lines)
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     line = lambda r: "  ".join(str(c).rjust(w) for c, w in zip(r, widths))
-    print(line(header), file=file)
-    print("  ".join("-" * w for w in widths), file=file)
-    for r in rows:
-        print(line(r), file=file)
+    return "\n".join([line(header), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
+
+
+def print_table(rows, header=HEADER, file=sys.stdout):
+    print(format_table(rows, header), file=file)
 
 
 def ours(name):
