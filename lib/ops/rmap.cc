@@ -38,10 +38,10 @@ struct data_window {
 	uint64_t end;
 };
 
-// Hits counted by bucket of data blocks, to plan the windows (a hit in a
-// leaf that n devices share counts n times: each may make a run). Buckets start
-// at 64 blocks and double in size whenever the data blocks seen would need
-// more than max_buckets of them.
+// Hits counted by bucket of data blocks, to plan the windows; a hit in a
+// leaf that n devices share counts n times, as each may make a run. Buckets
+// start at 64 blocks and double in size whenever the data blocks seen would
+// need more than max_buckets of them.
 class hit_histogram {
 public:
 	void add(uint64_t data, uint64_t n)
