@@ -11,6 +11,7 @@ start from about 1 MiB.
 
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,25 +25,49 @@ GNU_TIME = "/usr/bin/time"
 
 
 class Sample:
-    def __init__(self, wall, cpu, rss_kb, rc):
+    def __init__(self, wall, cpu, rss_kb, rc, timed_out=False):
         self.wall, self.cpu, self.rss_kb, self.rc = wall, cpu, rss_kb, rc
+        # Killed at the time limit: wall and CPU time are lower bounds.
+        self.timed_out = timed_out
 
 
-def measure(cmd, stdout=subprocess.DEVNULL, stdin=None, check=True):
+def _kill_children(pid):
+    """SIGKILLs the processes `pid` started (GNU time's child, the tool)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return
+    for child in children:
+        try:
+            os.kill(int(child), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def measure(cmd, stdout=subprocess.DEVNULL, stdin=None, check=True, limit=None):
     """Runs cmd once; returns a Sample with wall/CPU seconds and peak RSS
-    (KiB). stdout and stdin may be open files."""
+    (KiB). stdout and stdin may be open files. Past `limit` seconds the
+    tool is killed (GNU time still reports what it used until then) and the
+    sample says so."""
+    cmd = [str(c) for c in cmd]
+    timed_out = False
     with tempfile.NamedTemporaryFile(prefix="thinmeta-time-", mode="r") as report:
         start = time.perf_counter()
-        p = subprocess.Popen([GNU_TIME, "-q", "-o", report.name, "-f", "%x %U %S %M", *[str(c) for c in cmd]],
+        p = subprocess.Popen([GNU_TIME, "-q", "-o", report.name, "-f", "%x %U %S %M", *cmd],
                              stdout=stdout, stdin=stdin, stderr=subprocess.PIPE)
-        err = p.stderr.read().decode(errors="replace")
-        p.wait()
+        try:
+            _, err = p.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_children(p.pid)
+            _, err = p.communicate()
         wall = time.perf_counter() - start
         fields = report.read().split()
+    err = err.decode(errors="replace")
     rc, user, system, rss = int(fields[-4]), float(fields[-3]), float(fields[-2]), int(fields[-1])
-    if check and rc != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed with {rc}: {err[-2000:]}")
-    return Sample(wall, user + system, rss, rc)
+    if check and rc != 0 and not timed_out:
+        raise RuntimeError(f"{' '.join(cmd)} failed with {rc}: {err[-2000:]}")
+    return Sample(wall, user + system, rss, rc, timed_out)
 
 
 def read_floor(path, runs=3):
@@ -81,6 +106,9 @@ class Comparison:
     def mib(self, which):
         return max(s.rss_kb for s in getattr(self, which)) / 1024
 
+    def timed_out(self, which):
+        return any(s.timed_out for s in getattr(self, which))
+
     def speedup(self):
         return self.wall("theirs") / self.wall("ours") if self.theirs and self.wall("ours") else None
 
@@ -92,21 +120,24 @@ class Comparison:
             return [self.name, f"{self.wall('ours'):.2f}", "-", "-", f"{self.cpu('ours'):.2f}", "-",
                     f"{self.mib('ours'):.0f}", "-", "-"]
         ow, tw = self.wall("ours"), self.wall("theirs")
-        return [self.name, f"{ow:.2f}", f"{tw:.2f}", f"{tw / ow:.1f}x" if ow else "-",
-                f"{self.cpu('ours'):.2f}", f"{self.cpu('theirs'):.2f}", f"{self.mib('ours'):.0f}",
-                f"{self.mib('theirs'):.0f}", f"{self.memory_ratio():.2f}" if self.mib("theirs") else "-"]
+        # A reference killed at the time limit: its figures are lower bounds.
+        at_least = ">" if self.timed_out("theirs") else ""
+        return [self.name, f"{ow:.2f}", f"{at_least}{tw:.2f}", f"{at_least}{tw / ow:.1f}x" if ow else "-",
+                f"{self.cpu('ours'):.2f}", f"{at_least}{self.cpu('theirs'):.2f}", f"{self.mib('ours'):.0f}",
+                f"{at_least}{self.mib('theirs'):.0f}",
+                (f"<{self.memory_ratio():.2f}" if at_least else f"{self.memory_ratio():.2f}") if self.mib("theirs") else "-"]
 
 
 HEADER = ["operation", "ours s", "0.9.0 s", "speed-up", "ours cpu", "0.9.0 cpu", "ours MiB", "0.9.0 MiB",
           "mem ratio"]
 
 
-def compare(name, ours_cmd, theirs_cmd, runs=3, before=None, stdout=None, stdin=None, slow=None):
+def compare(name, ours_cmd, theirs_cmd, runs=3, before=None, stdout=None, stdin=None, slow=None, limit=None):
     """Alternates the two commands `runs` times each (theirs may be None:
     ours alone); `before` runs before every run (e.g. to reset an output
     file); `stdout`/`stdin` are callables returning the files for a run.
     After a first round where either took longer than `slow` seconds, no
-    more rounds are run."""
+    more rounds are run. The reference is killed after `limit` seconds."""
     ours, theirs = [], []
     for _ in range(runs):
         for cmd, out in ((ours_cmd, ours), (theirs_cmd, theirs)):
@@ -117,7 +148,7 @@ def compare(name, ours_cmd, theirs_cmd, runs=3, before=None, stdout=None, stdin=
             so = stdout() if stdout else subprocess.DEVNULL
             si = stdin() if stdin else None
             try:
-                out.append(measure(cmd, stdout=so, stdin=si))
+                out.append(measure(cmd, stdout=so, stdin=si, limit=limit if cmd is theirs_cmd else None))
             finally:
                 for f in (so, si):
                     if hasattr(f, "close"):
