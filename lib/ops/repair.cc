@@ -14,7 +14,6 @@ namespace thinmeta::ops {
 namespace {
 
 constexpr size_t notes_shown = 40;
-constexpr uint8_t used_partly = 255;
 
 std::string def_name(block_address leaf)
 {
@@ -39,27 +38,6 @@ std::string describe(const std::vector<pdata::key_range>& ranges)
 	return out;
 }
 
-// Counts, per leaf block, the devices that use the whole leaf; a leaf only
-// partly usable is never shared in the output.
-class leaf_use_counter final : public mapping_sink {
-public:
-	explicit leaf_use_counter(uint64_t nr_blocks) : uses_(nr_blocks) {}
-
-	void leaf_entries(const pdata::node_view& leaf, uint32_t begin, uint32_t end) override
-	{
-		uint8_t& u = uses_[leaf.location()];
-		if (begin != 0 || end != leaf.nr_entries())
-			u = used_partly;
-		else if (u < used_partly - 1)
-			++u;
-	}
-	bool shared(block_address leaf) const { return uses_[leaf] >= 2 && uses_[leaf] != used_partly; }
-	uint64_t size() const { return uses_.size(); }
-
-private:
-	std::vector<uint8_t> uses_;
-};
-
 // Turns leaf entries into mapping events, grouped into runs; a leaf that
 // several devices share becomes a reference to its def.
 class event_sink final : public mapping_sink {
@@ -72,11 +50,13 @@ class event_sink final : public mapping_sink {
 	};
 
 public:
-	event_sink(restore_events& out, const leaf_use_counter* uses) : out_(out), uses_(uses), grouper_(emit{&out}) {}
+	event_sink(restore_events& out, const repair_source* shares) : out_(out), shares_(shares), grouper_(emit{&out})
+	{
+	}
 
 	void leaf_entries(const pdata::node_view& leaf, uint32_t begin, uint32_t end) override
 	{
-		if (uses_ && end > begin && uses_->shared(leaf.location())) {
+		if (shares_ && end > begin && shares_->leaf_shared(leaf.location())) {
 			grouper_.finish();
 			out_.ref(def_name(leaf.location()));
 			return;
@@ -90,7 +70,7 @@ public:
 
 private:
 	restore_events& out_;
-	const leaf_use_counter* uses_;
+	const repair_source* shares_;  // null: every leaf written out
 	mapping_run_grouper<emit> grouper_;
 };
 
@@ -132,15 +112,10 @@ void emit_repaired(repair_source& source, restore_events& out)
 	sb.nr_data_blocks = plan.nr_data_blocks;
 	out.begin_superblock(sb);
 
-	auto devices = source.devices();
-	leaf_use_counter uses(source.device().nr_blocks());
-	for (const auto& d : devices)
-		source.mappings(d, uses);
-
 	// Shared leaves first, each once, read in block order.
 	io::aligned_buffer leaf(1);
-	for (block_address b = 0; b < uses.size(); ++b) {
-		if (!uses.shared(b))
+	for (block_address b = 0; b < source.device().nr_blocks(); ++b) {
+		if (!source.leaf_shared(b))
 			continue;
 		source.device().read_block(b, leaf.data());
 		pdata::node_view n(leaf.data());
@@ -151,7 +126,7 @@ void emit_repaired(repair_source& source, restore_events& out)
 		out.end_def();
 	}
 
-	for (const auto& d : devices) {
+	for (const auto& d : source.devices()) {
 		device_event e;
 		e.dev_id = d.id;
 		e.mapped_blocks = d.details.mapped_blocks;
@@ -159,7 +134,7 @@ void emit_repaired(repair_source& source, restore_events& out)
 		e.creation_time = d.details.creation_time;
 		e.snap_time = d.details.snapshotted_time;
 		out.begin_device(e);
-		event_sink sink(out, &uses);
+		event_sink sink(out, &source);
 		source.mappings(d, sink);
 		sink.finish();
 		out.end_device();

@@ -3,7 +3,8 @@
 // totals, and each device's mappings as far as they can be read, skipping
 // damaged subtrees and mappings past the end of the data device. Devices
 // that map the same data block get snap_times that let the kernel see it
-// as shared (see settle_sharing).
+// as shared (see settle_sharing), and leaves that several devices reach
+// are known, for thin_repair to write them once.
 #pragma once
 
 #include <string>
@@ -28,6 +29,15 @@ public:
 	void mappings(const thin::thin_device& device, mapping_sink& sink) override;
 
 	const repair_plan& plan() const { return plan_; }
+	// Whether more than one device reaches the whole leaf (thin_repair
+	// writes such a leaf once and refers to it). A leaf only partly usable
+	// is never shared.
+	bool leaf_shared(block_address leaf) const
+	{
+		return leaf < leaf_uses_.size() && leaf_uses_[leaf] >= 2 && leaf_uses_[leaf] != used_partly;
+	}
+
+	static constexpr uint8_t used_partly = 255;
 
 private:
 	// A data block several devices map must look shared to each of them
@@ -35,12 +45,16 @@ private:
 	// to it in place, and thin_restore refuses such metadata. Details from
 	// an older transaction than the trees, or lost details, can say
 	// otherwise: those snap_times (and the pool's time) are raised.
-	// Counts are kept only over the data blocks actually mapped.
+	// Counts are kept only over the data blocks actually mapped. The same
+	// pass counts the devices reaching each leaf.
 	void settle_sharing();
+	// The device's mappings as far as they can be read.
+	void walk(const recovered_device& d, mapping_sink& sink);
 
 	const io::block_device& dev_;
 	repair_plan plan_;
 	pdata::btree_walker walker_;
+	std::vector<uint8_t> leaf_uses_;  // devices reaching each leaf whole, or used_partly
 };
 
 }
