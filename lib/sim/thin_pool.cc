@@ -72,17 +72,9 @@ void thin_pool::preresume()
 			set_mode(pool_mode::fail);
 			return;
 		}
-		std::string why;
-		if (!metadata_op([&] {
-			    try {
-				    resize();
-			    } catch (const error& e) {
-				    why = e.what();
-				    throw;
-			    }
-		    }))
+		if (!metadata_op(resize))
 			throw pool_error(EIO, cat("growing the ", what, " space map from ", map_blocks, " to ", device_blocks,
-			                          " blocks failed: ", why));
+			                          " blocks failed: ", metadata_failure_));
 		need_commit = true;
 	};
 	grow("data", data_blocks_on_device(), pmd_->data_nr_blocks(),

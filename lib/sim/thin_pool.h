@@ -119,6 +119,8 @@ private:
 	int unserviceable_error() const;
 	template <typename Fn>
 	bool metadata_op(Fn&& fn);
+	// Why the last metadata_op() failed.
+	std::string metadata_failure_;
 
 	// write_path.cc
 	void split_into_pieces(uint64_t offset, uint64_t length);
@@ -167,15 +169,18 @@ private:
 
 // Runs a metadata operation of the I/O path; when it fails (out of
 // metadata space, a refused change) the transaction is aborted and the
-// pool turns read-only, as dm-thin's metadata_operation_failed().
+// pool turns read-only, as dm-thin's metadata_operation_failed(); the
+// reason is kept in metadata_failure_.
 template <typename Fn>
 bool thin_pool::metadata_op(Fn&& fn)
 {
 	try {
 		fn();
 		return true;
-	} catch (const thin::pool_error&) {
-	} catch (const pdata::no_space_error&) {
+	} catch (const thin::pool_error& e) {
+		metadata_failure_ = e.what();
+	} catch (const pdata::no_space_error& e) {
+		metadata_failure_ = e.what();
 	}
 	metadata_operation_failed();
 	return false;
