@@ -31,12 +31,8 @@ block, whatever the size of the XML.
 """
 
 import argparse
-import hashlib
-import os
-import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -67,30 +63,6 @@ SHAPES = {
     "singles": ("one device, single mappings only", lambda path, scale: write_singles(path, int(66_000_000 * scale)),
                 66_000_000),
 }
-
-
-def metadata_in_use(image):
-    with open(image, "rb") as f:
-        sb = f.read(4096)
-    nr_blocks, nr_allocated = struct.unpack_from("<QQ", sb, 192)
-    return nr_allocated * 4096
-
-
-def digest(cmd):
-    h = hashlib.sha256()
-    with subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE) as p:
-        for chunk in iter(lambda: p.stdout.read(1 << 20), b""):
-            h.update(chunk)
-    if p.returncode:
-        sys.exit(f"{cmd} failed")
-    return h.hexdigest()
-
-
-def fresh_image(path):
-    if path.exists():
-        path.unlink()
-    with open(path, "wb") as f:
-        f.truncate(MAX_METADATA_BLOCKS * 4096)
 
 
 def main():
@@ -127,12 +99,12 @@ def main():
         benchlib.warm(xml)
         out_ours, out_theirs = work / f"{shape}.ours.bin", work / f"{shape}.0.9.0.bin"
 
-        fresh_image(out_ours)
+        corpus.sparse(out_ours, MAX_METADATA_BLOCKS * 4096)
         print(f"restoring {xml.name} with ours ...", flush=True)
         a = benchlib.measure([ours, "-q", "-i", xml, "-o", out_ours])
         samples = {"ours": [a]}
         if not args.skip_reference:
-            fresh_image(out_theirs)
+            corpus.sparse(out_theirs, MAX_METADATA_BLOCKS * 4096)
             print(f"restoring {xml.name} with 0.9.0 (this takes a while) ...", flush=True)
             samples["theirs"] = [benchlib.measure([theirs, "-q", "-i", xml, "-o", out_theirs])]
             rows.append(benchlib.Comparison(f"restore {shape}", samples["ours"], samples["theirs"]).row())
@@ -140,16 +112,16 @@ def main():
             rows.append([f"restore {shape}", f"{a.wall:.2f}", "-", "-", f"{a.cpu:.2f}", "-",
                          f"{a.rss_kb / 1024:.0f}", "-", "-"])
         notes.append(f"{shape}: {int(nr * args.scale)} mappings, XML {xml.stat().st_size / 2**20:.0f} MiB, "
-                     f"our metadata {metadata_in_use(out_ours) / 2**30:.2f} GiB"
+                     f"our metadata {corpus.in_use(out_ours) / 2**30:.2f} GiB"
                      + ("" if args.skip_reference else
-                        f", 0.9.0's {metadata_in_use(out_theirs) / 2**30:.2f} GiB"))
+                        f", 0.9.0's {corpus.in_use(out_theirs) / 2**30:.2f} GiB"))
 
         if args.verify:
             dump = Path(args.bin) / "thin_dump"
             check = Path(args.bin) / "thin_check"
             subprocess.run([check, "-q", out_ours], check=True)
             if not args.skip_reference:
-                if digest([dump, out_ours]) != digest([dump, out_theirs]):
+                if benchlib.digest([dump, out_ours]) != benchlib.digest([dump, out_theirs]):
                     sys.exit(f"{shape}: the two restores dump differently")
             notes[-1] += ", verified"
 

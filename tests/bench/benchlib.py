@@ -9,6 +9,7 @@ at least the interpreter's size. /usr/bin/time is small, so the figures
 start from about 1 MiB.
 """
 
+import hashlib
 import os
 import resource
 import signal
@@ -68,6 +69,17 @@ def measure(cmd, stdout=subprocess.DEVNULL, stdin=None, check=True, limit=None):
     if check and rc != 0 and not timed_out:
         raise RuntimeError(f"{' '.join(cmd)} failed with {rc}: {err[-2000:]}")
     return Sample(wall, user + system, rss, rc, timed_out)
+
+
+def digest(cmd):
+    """SHA-256 of a command's output, read in chunks (never held whole)."""
+    h = hashlib.sha256()
+    p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE)
+    while chunk := p.stdout.read(1 << 20):
+        h.update(chunk)
+    if p.wait():
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed")
+    return h.hexdigest()
 
 
 def read_floor(path, runs=3):

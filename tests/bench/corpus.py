@@ -181,11 +181,6 @@ def xml_image(size, log=print):
     return img
 
 
-def image(size, log=print):
-    """The generated-XML image of a size class (for the per-tool scripts)."""
-    return xml_image(size, log)
-
-
 def sim_workload_options(size):
     s = parse_size(size)
     writes = WRITES_PER_GIB * s / GIB
