@@ -23,21 +23,10 @@ using thin::superblock;
 constexpr uint32_t min_data_block_size = 128;
 constexpr uint32_t max_data_block_size = 2097152;
 
-class metadata_counts final : public expected_counts {
+// References counted by the walk, to compare with a space map.
+class counted_references final : public expected_counts {
 public:
-	explicit metadata_counts(const std::vector<uint32_t>& counts) : counts_(counts) {}
-	void get(uint64_t first, uint32_t n, uint32_t* out) const override
-	{
-		std::copy_n(counts_.begin() + static_cast<ptrdiff_t>(first), n, out);
-	}
-
-private:
-	const std::vector<uint32_t>& counts_;
-};
-
-class data_counts final : public expected_counts {
-public:
-	explicit data_counts(const pdata::ref_counter& counts) : counts_(counts) {}
+	explicit counted_references(const pdata::ref_counter& counts) : counts_(counts) {}
 	void get(uint64_t first, uint32_t n, uint32_t* out) const override { counts_.get_range(first, n, out); }
 
 private:
@@ -275,7 +264,7 @@ void checker::walk_trees()
 	}
 	listener_.stage("checking space map counts");
 	metadata_sm.ref_count_leaves = walk.ref_count_leaves(tree_kind::metadata_ref_counts);
-	check_space_map(dev_, metadata_sm, metadata_counts(walk.metadata_counts()), findings_, progress_,
+	check_space_map(dev_, metadata_sm, counted_references(walk.metadata_counts()), findings_, progress_,
 	                options_.auto_repair ? &leaked_metadata_ : nullptr);
 
 	stored_space_map data_sm;
@@ -284,7 +273,7 @@ void checker::walk_trees()
 	data_sm.nr_allocated = sb_.data_sm.nr_allocated;
 	data_sm.bitmaps = walk.data_bitmaps();
 	data_sm.ref_count_leaves = walk.ref_count_leaves(tree_kind::data_ref_counts);
-	check_space_map(dev_, data_sm, data_counts(walk.data_counts()), findings_, progress_,
+	check_space_map(dev_, data_sm, counted_references(walk.data_counts()), findings_, progress_,
 	                options_.auto_repair ? &leaked_data_ : nullptr);
 }
 

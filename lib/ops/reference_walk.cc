@@ -15,8 +15,10 @@ using pdata::node_view;
 
 namespace {
 
-// Nodes read per batched request while walking a level: 4 MiB.
-constexpr size_t batch_blocks = 1024;
+// Nodes read per batched request while walking a level: 2 MiB.
+constexpr size_t batch_blocks = 512;
+// Nodes read and visited per slice of a level: 256 MiB.
+constexpr size_t slice_blocks = 128 * batch_blocks;
 
 constexpr uint64_t count_unknown = UINT64_MAX;
 constexpr uint64_t count_in_progress = UINT64_MAX - 1;
@@ -47,7 +49,8 @@ reference_walk::reference_walk(const io::block_device& dev, uint64_t nr_metadata
                                check_findings& findings)
     : dev_(dev), nr_metadata_blocks_(nr_metadata_blocks), nr_data_blocks_(nr_data_blocks), findings_(findings),
       md_counts_(nr_metadata_blocks), visited_kind_(nr_metadata_blocks), visited_owner_(nr_metadata_blocks),
-      data_counts_(nr_data_blocks), data_bitmaps_(pdata::nr_bitmaps_for(nr_data_blocks))
+      data_counts_(nr_data_blocks), leaf_entries_(nr_metadata_blocks),
+      data_bitmaps_(pdata::nr_bitmaps_for(nr_data_blocks))
 {
 }
 
@@ -94,7 +97,7 @@ bool reference_walk::count_reference(block_address b, const std::string& from)
 		                     std::min(nr_metadata_blocks_, dev_.nr_blocks()), " blocks)"));
 		return false;
 	}
-	++md_counts_[b];
+	md_counts_.inc(b);
 	return true;
 }
 
@@ -109,19 +112,19 @@ void reference_walk::add_tree(block_address root, tree_kind kind, bool in_snapsh
 
 void reference_walk::run(progress_sink& progress, uint64_t expected_blocks)
 {
-	std::vector<node_ref> level = std::move(pending_);
-	std::vector<node_ref> next;
-	pending_.clear();
+	pod_vector<node_ref> level = std::move(pending_);
+	pod_vector<node_ref> next;
 	while (!level.empty()) {
 		next.clear();
 		process_level(level, next, progress);
 		progress.update("checking b-trees", blocks_read_, std::max(expected_blocks, blocks_read_));
 		level.swap(next);
 	}
+	data_increments_.apply_all();
 	check_deferred_bounds();
 }
 
-void reference_walk::process_level(std::vector<node_ref>& level, std::vector<node_ref>& next,
+void reference_walk::process_level(pod_vector<node_ref>& level, pod_vector<node_ref>& next,
                                    progress_sink& progress)
 {
 	std::sort(level.begin(), level.end(), [](const node_ref& a, const node_ref& b) {
@@ -129,12 +132,9 @@ void reference_walk::process_level(std::vector<node_ref>& level, std::vector<nod
 	});
 
 	// Count every reference and decide, block by block, what the level needs
-	// read: blocks seen in earlier levels are not read again.
-	struct to_visit {
-		size_t first_ref;
-		size_t end_ref;
-		uint32_t value_size;
-	};
+	// read (blocks seen in earlier levels are not read again); read and
+	// visit them a slice at a time, so the tables of what to read stay small
+	// however large the level.
 	std::vector<block_address> blocks;
 	std::vector<to_visit> visits;
 	for (size_t i = 0; i < level.size();) {
@@ -147,7 +147,7 @@ void reference_walk::process_level(std::vector<node_ref>& level, std::vector<nod
 				node_damaged(level[k], cat("points to block ", b, ", past the end of the metadata (",
 				                           std::min(nr_metadata_blocks_, dev_.nr_blocks()), " blocks)"));
 		} else {
-			md_counts_[b] += static_cast<uint32_t>(j - i);
+			md_counts_.inc(b, static_cast<uint32_t>(j - i));
 			if (visited_kind_[b] != static_cast<uint8_t>(tree_kind::none)) {
 				revisit(&level[i], j - i);
 			} else {
@@ -156,8 +156,18 @@ void reference_walk::process_level(std::vector<node_ref>& level, std::vector<nod
 			}
 		}
 		i = j;
+		if (blocks.size() == slice_blocks || (i == level.size() && !blocks.empty())) {
+			read_slice(level, blocks, visits, next, progress);
+			blocks.clear();
+			visits.clear();
+		}
 	}
+}
 
+void reference_walk::read_slice(const pod_vector<node_ref>& level, const std::vector<block_address>& blocks,
+                                const std::vector<to_visit>& visits, pod_vector<node_ref>& next,
+                                progress_sink& progress)
+{
 	// A reader thread reads each batch and validates its nodes (checksums
 	// are most of the cost) while this thread visits the batch before.
 	size_t nr_batches = (blocks.size() + batch_blocks - 1) / batch_blocks;
@@ -247,7 +257,7 @@ void reference_walk::revisit(const node_ref* refs, size_t nr)
 	}
 }
 
-void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr, std::vector<node_ref>& next,
+void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr, pod_vector<node_ref>& next,
                            const std::string& fault)
 {
 	const node_ref& first = refs[0];
@@ -259,8 +269,6 @@ void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr
 	node_view n(block);
 	if (!fault.empty()) {
 		damaged_.insert(b);
-		if (kind == tree_kind::mapping_bottom && !subtree_mappings_.empty())
-			subtree_mappings_[b] = count_unknown;
 		for (size_t k = 0; k < nr; ++k)
 			node_damaged(refs[k], fault);
 		return;
@@ -287,9 +295,9 @@ void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr
 	if (n.is_internal()) {
 		uint32_t nr_entries = n.nr_entries();
 		if (kind == tree_kind::mapping_bottom) {
-			bottom_children_[b] = {child_list_.size(), nr_entries};
+			bottom_internal_[b] = {child_list_.size(), nr_entries, count_not_computed};
 			for (uint32_t i = 0; i < nr_entries; ++i)
-				child_list_.push_back(n.child(i));
+				child_list_.push_back(static_cast<uint32_t>(std::min<uint64_t>(n.child(i), no_block)));
 		} else if (kind == tree_kind::details || kind == tree_kind::mapping_top) {
 			small_nodes_[b] = {kind, false, small_children_.size(), nr_entries};
 			for (uint32_t i = 0; i < nr_entries; ++i)
@@ -318,7 +326,7 @@ void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr
 	visit_leaf(n, first, next);
 }
 
-void reference_walk::visit_leaf(const node_view& n, const node_ref& r, std::vector<node_ref>& next)
+void reference_walk::visit_leaf(const node_view& n, const node_ref& r, pod_vector<node_ref>& next)
 {
 	// A copy: new_owner() below grows owners_.
 	const tree_owner owner = owners_[r.owner];
@@ -341,19 +349,17 @@ void reference_walk::visit_leaf(const node_view& n, const node_ref& r, std::vect
 				count_reference(root, cat(owner_name(r.owner), " entry for device ", dev));
 				continue;
 			}
-			if (subtree_mappings_.empty())
-				subtree_mappings_.assign(nr_metadata_blocks_, count_not_computed);
 			next.push_back({root, 0, 0, o, 0, true, false});
 		}
 		break;
 
 	case tree_kind::mapping_bottom: {
-		subtree_mappings_[r.block] = nr;
+		leaf_entries_[r.block] = static_cast<uint8_t>(std::min(nr, 254u) + 1);
 		uint64_t bad_begin = 0, bad_count = 0;
 		for (uint32_t i = 0; i < nr; ++i) {
 			uint64_t data_block = n.value64(i) >> thin::time_bits;
 			if (data_block < nr_data_blocks_) {
-				data_counts_.inc(data_block);
+				data_increments_.inc(data_block);
 				continue;
 			}
 			if (!bad_count)
@@ -466,54 +472,51 @@ std::vector<ordered_leaf> reference_walk::ref_count_leaves(tree_kind kind) const
 	return out;
 }
 
+uint64_t reference_walk::known_mappings(block_address b) const
+{
+	if (b < leaf_entries_.size() && leaf_entries_[b])
+		return leaf_entries_[b] - 1u;
+	auto it = bottom_internal_.find(b);
+	return it == bottom_internal_.end() ? count_unknown : it->second.mappings;
+}
+
 std::optional<uint64_t> reference_walk::mapping_count(const walked_device& d)
 {
-	if (subtree_mappings_.empty() || d.root >= subtree_mappings_.size())
+	if (skip_bottom_)
 		return std::nullopt;
 	// Post-order over internal nodes, memoised, so shared subtrees are
-	// totalled once; a cycle (already reported) makes the count unknown.
-	std::vector<std::pair<block_address, uint32_t>> stack{{d.root, 0}};
+	// totalled once. A node never read (out of range, damaged) makes the
+	// total unknown, and so does a cycle (already reported): the ancestor
+	// is still in progress when reached again.
+	auto pending = [&](block_address b) -> bottom_internal* {
+		auto it = bottom_internal_.find(b);
+		return it != bottom_internal_.end() && it->second.mappings == count_not_computed ? &it->second : nullptr;
+	};
+	std::vector<std::pair<bottom_internal*, uint32_t>> stack;
+	if (bottom_internal* root = pending(d.root)) {
+		root->mappings = count_in_progress;
+		stack.emplace_back(root, 0);
+	}
 	while (!stack.empty()) {
-		auto& [b, next_child] = stack.back();
-		uint64_t& count = subtree_mappings_[b];
-		if (count != count_not_computed && count != count_in_progress) {
-			stack.pop_back();
+		bottom_internal* node = stack.back().first;
+		uint32_t& next_child = stack.back().second;
+		bottom_internal* child = nullptr;
+		while (next_child < node->nr_children && !child)
+			child = pending(child_list_[node->first_child + next_child++]);
+		if (child) {
+			child->mappings = count_in_progress;
+			stack.emplace_back(child, 0);
 			continue;
 		}
-		auto it = bottom_children_.find(b);
-		if (it == bottom_children_.end()) {
-			count = count_unknown;  // never read: out of range or damaged
-			stack.pop_back();
-			continue;
-		}
-		auto [offset, nr] = it->second;
-		if (count == count_not_computed)
-			count = count_in_progress;
-		bool descended = false;
-		while (next_child < nr) {
-			block_address c = child_list_[offset + next_child];
-			uint64_t cc = c < subtree_mappings_.size() ? subtree_mappings_[c] : count_unknown;
-			if (cc == count_in_progress) {
-				subtree_mappings_[c] = count_unknown;
-			} else if (cc == count_not_computed) {
-				stack.emplace_back(c, 0);
-				descended = true;
-				break;
-			}
-			++next_child;
-		}
-		if (descended)
-			continue;
 		uint64_t total = 0;
-		for (uint32_t k = 0; k < nr && total != count_unknown; ++k) {
-			block_address c = child_list_[offset + k];
-			uint64_t cc = c < subtree_mappings_.size() ? subtree_mappings_[c] : count_unknown;
-			total = cc >= count_not_computed ? count_unknown : total + cc;
+		for (uint32_t k = 0; k < node->nr_children && total != count_unknown; ++k) {
+			uint64_t c = known_mappings(child_list_[node->first_child + k]);
+			total = c >= count_not_computed ? count_unknown : total + c;
 		}
-		subtree_mappings_[b] = total;
+		node->mappings = total;
 		stack.pop_back();
 	}
-	uint64_t c = subtree_mappings_[d.root];
+	uint64_t c = known_mappings(d.root);
 	if (c >= count_not_computed)
 		return std::nullopt;
 	return c;

@@ -15,12 +15,14 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/pod_vector.h"
 #include "base/progress.h"
 #include "io/aligned_buffer.h"
 #include "io/block_device.h"
 #include "ops/check_findings.h"
 #include "pdata/btree_node.h"
 #include "pdata/key_range.h"
+#include "pdata/ref_count_batch.h"
 #include "pdata/ref_counter.h"
 #include "pdata/space_map_disk.h"
 #include "thin/device_details.h"
@@ -70,7 +72,7 @@ public:
 
 	void run(progress_sink& progress, uint64_t expected_blocks);
 
-	const std::vector<uint32_t>& metadata_counts() const { return md_counts_; }
+	const pdata::ref_counter& metadata_counts() const { return md_counts_; }
 	const pdata::ref_counter& data_counts() const { return data_counts_; }
 	// Devices of the top level / the details tree, sorted by id.
 	std::vector<walked_device> devices(bool in_snapshot) const;
@@ -103,12 +105,20 @@ private:
 	uint32_t new_owner(tree_kind kind, bool in_snapshot, uint64_t dev_id = 0);
 	std::string owner_name(uint32_t owner) const;
 	pdata::key_range range_of(const node_ref& r) const;
-	void process_level(std::vector<node_ref>& level, std::vector<node_ref>& next, progress_sink& progress);
+	// A block of a level to read, with its references: level[first_ref, end_ref).
+	struct to_visit {
+		size_t first_ref;
+		size_t end_ref;
+		uint32_t value_size;
+	};
+	void process_level(pod_vector<node_ref>& level, pod_vector<node_ref>& next, progress_sink& progress);
+	void read_slice(const pod_vector<node_ref>& level, const std::vector<block_address>& blocks,
+	                const std::vector<to_visit>& visits, pod_vector<node_ref>& next, progress_sink& progress);
 	// `fault` is what validation found wrong with the node, empty if sound.
-	void visit(const uint8_t* block, const node_ref* refs, size_t nr, std::vector<node_ref>& next,
+	void visit(const uint8_t* block, const node_ref* refs, size_t nr, pod_vector<node_ref>& next,
 	           const std::string& fault);
 	void revisit(const node_ref* refs, size_t nr);
-	void visit_leaf(const pdata::node_view& n, const node_ref& r, std::vector<node_ref>& next);
+	void visit_leaf(const pdata::node_view& n, const node_ref& r, pod_vector<node_ref>& next);
 	void node_damaged(const node_ref& r, const std::string& what, severity s = severity::fatal);
 	void check_deferred_bounds();
 	std::string check_bounds(const pdata::node_view& n, const node_ref& r) const;
@@ -121,21 +131,32 @@ private:
 	bool trees_damaged_ = false;
 
 	std::vector<tree_owner> owners_;
-	std::vector<node_ref> pending_;
+	pod_vector<node_ref> pending_;
 	std::vector<node_ref> deferred_bounds_;
 
-	std::vector<uint32_t> md_counts_;
-	std::vector<uint8_t> visited_kind_;
-	std::vector<uint32_t> visited_owner_;
+	pdata::ref_counter md_counts_;
+	pod_vector<uint8_t> visited_kind_;
+	pod_vector<uint32_t> visited_owner_;
 	std::unordered_set<block_address> damaged_;
 	pdata::ref_counter data_counts_;
+	pdata::ref_count_batch data_increments_{data_counts_};
 
-	// Mapping counts of bottom-tree subtrees, and the children of their
-	// internal nodes, to total each device without walking shared subtrees
-	// twice.
-	std::vector<uint64_t> subtree_mappings_;
-	std::unordered_map<block_address, std::pair<uint64_t, uint32_t>> bottom_children_;
-	std::vector<block_address> child_list_;
+	// What totals each device's mappings without walking shared subtrees
+	// twice: entries + 1 of each sound bottom-tree leaf (0 for other
+	// blocks), and each bottom-tree internal node's children with the
+	// subtree's total once computed.
+	struct bottom_internal {
+		size_t first_child;  // into child_list_
+		uint32_t nr_children;
+		uint64_t mappings;
+	};
+	uint64_t known_mappings(block_address b) const;
+	pod_vector<uint8_t> leaf_entries_;
+	std::unordered_map<block_address, bottom_internal> bottom_internal_;
+	// Child pointers past 32 bits (damage) are kept as no_block: never
+	// read, so their subtree's count is unknown.
+	static constexpr uint32_t no_block = UINT32_MAX;
+	pod_vector<uint32_t> child_list_;
 
 	// The device details and top-level trees are small and may be shared
 	// between the live metadata and the metadata snapshot, so their shape is

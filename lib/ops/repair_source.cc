@@ -4,6 +4,7 @@
 
 #include "base/text.h"
 #include "ops/salvaging_visitor.h"
+#include "pdata/ref_count_batch.h"
 #include "pdata/ref_counter.h"
 #include "thin/block_time.h"
 #include "thin/superblock.h"
@@ -20,7 +21,8 @@ namespace {
 
 // Counts, over every device, the uses of each data block (over the blocks
 // mapped at all, not the data device's size: a damaged superblock may claim
-// 2^40) and of each leaf, a leaf only partly usable marked as such.
+// 2^40) and of each leaf, a leaf only partly usable marked as such. The data
+// block counts are complete once counted() has run.
 class sharing_counter final : public mapping_sink {
 public:
 	sharing_counter(uint64_t data_end, std::vector<uint8_t>& leaf_uses) : data_uses_(data_end), leaf_uses_(leaf_uses)
@@ -37,14 +39,17 @@ public:
 		for (uint32_t i = begin; i < end; ++i) {
 			uint64_t b = thin::block_time::unpack(leaf.value64(i)).block;
 			if (b < data_uses_.size())
-				data_uses_.inc(b);
+				batch_.inc(b);
 		}
 	}
+
+	void counted() { batch_.apply_all(); }
 
 	bool shared(uint64_t data_block) const { return data_block < data_uses_.size() && data_uses_.get(data_block) > 1; }
 
 private:
 	pdata::ref_counter data_uses_;
+	pdata::ref_count_batch batch_{data_uses_};
 	std::vector<uint8_t>& leaf_uses_;
 };
 
@@ -78,6 +83,7 @@ void repair_source::settle_sharing()
 	sharing_counter counts(std::min(plan_.data_end, plan_.nr_data_blocks), leaf_uses_);
 	for (const auto& d : plan_.devices)
 		walk(d, counts);
+	counts.counted();
 	for (auto& d : plan_.devices) {
 		newest_shared newest(counts);
 		walk(d, newest);

@@ -64,6 +64,25 @@ void ref_counter::inc(uint64_t b, uint32_t by)
 	store(c, b, count > UINT32_MAX - by ? UINT32_MAX : count + by);
 }
 
+void ref_counter::inc_chunk(uint64_t chunk_index, std::span<const uint16_t> offsets)
+{
+	chunk& c = chunks_[chunk_index];
+	size_t i = 0;
+	if (c.counts && !c.wide) {
+		uint8_t* counts = c.counts.get();
+		for (; i < offsets.size(); ++i) {
+			uint8_t& byte = counts[offsets[i] >> 1];
+			unsigned shift = (offsets[i] & 1) * 4;
+			if (((byte >> shift) & 0xF) >= narrow_limit - 1)
+				break;
+			byte = static_cast<uint8_t>(byte + (1u << shift));
+		}
+	}
+	uint64_t base = chunk_index << chunk_bits;
+	for (; i < offsets.size(); ++i)
+		inc(base + offsets[i]);
+}
+
 void ref_counter::dec(uint64_t b)
 {
 	chunk& c = chunks_[b >> chunk_bits];

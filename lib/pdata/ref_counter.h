@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -41,6 +42,8 @@ public:
 		inc(b, 1);
 	}
 	void inc(uint64_t b, uint32_t by);
+	// One increment for each offset into chunk number `chunk`.
+	void inc_chunk(uint64_t chunk, std::span<const uint16_t> offsets);
 	// Takes one off a count above 0 (a reference given back).
 	void dec(uint64_t b);
 	uint32_t get(uint64_t b) const;
