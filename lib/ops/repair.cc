@@ -145,6 +145,8 @@ void emit_repaired(repair_source& source, restore_events& out)
 std::vector<std::string> repair(const repair_options& options, progress_sink& progress)
 {
 	io::block_device in = io::block_device::open(options.input, io::access::read_only);
+	// Before the long read of the input: a wrong output is found at once.
+	check_output_target(options.input, options.output);
 	repair_source source(in, plan_repair(in, options.overrides, progress));
 
 	struct collect final : restore_warnings {

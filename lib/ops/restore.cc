@@ -74,15 +74,19 @@ void zero_superblock(io::block_device& dev)
 
 }
 
-void build_metadata(const std::string& input, const std::string& output, const restore_overrides& overrides,
-                    restore_warnings& warnings, const std::function<void(restore_events&)>& produce)
+void check_output_target(const std::string& input, const std::string& output)
 {
 	struct stat in = stat_or_throw(input, "input");
 	struct stat out = stat_or_throw(output, "output");
 	if (in.st_dev == out.st_dev && in.st_ino == out.st_ino)
 		throw error(cat(output, " is the input file: the output must be another file or device"));
-
 	refuse_busy_device(output, out);
+}
+
+void build_metadata(const std::string& input, const std::string& output, const restore_overrides& overrides,
+                    restore_warnings& warnings, const std::function<void(restore_events&)>& produce)
+{
+	check_output_target(input, output);
 	io::block_device dev = io::block_device::open(output, io::access::read_write);
 	uint64_t nr_blocks = dev.nr_blocks();
 	if (nr_blocks > pdata::max_metadata_blocks) {

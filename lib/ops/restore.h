@@ -24,6 +24,10 @@ struct restore_options {
 // recomputed or ignored) go to `warnings` with their place in the input.
 void restore(const restore_options& options, progress_sink& progress, restore_warnings& warnings);
 
+// Throws, saying what is wrong, unless `output` can take metadata restored
+// from `input`: it exists, is not `input`, and is not a device in use.
+void check_output_target(const std::string& input, const std::string& output);
+
 // The frame of any restore: checks the output (it exists, is not `input`,
 // is not in use), zeroes its superblock, runs `produce` against a builder
 // on it, and zeroes the superblock again if anything fails, so an output is

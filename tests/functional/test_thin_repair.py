@@ -5,6 +5,7 @@ a stray empty argument works, and outputs that are too small or are the
 input are refused with a message saying why."""
 
 import gzip
+import pathlib
 import re
 import shutil
 import struct
@@ -132,6 +133,19 @@ class Invocation(RepairCase):
         r = repair("-i", self.path("absent.bin"), "-o", out)
         self.assertEqual(r.returncode, 1, r)
         self.assertIn("No such file or directory", r.stderr)
+
+    def test_missing_output_is_reported_before_the_input_is_read(self):
+        # Read first, this input would fail on its lost superblock: only the
+        # output's problem may be named.
+        image = self.zero_file("zeroed.bin", 4 * MiB)
+        missing = self.path("absent-out.bin")
+        r = repair("-i", image, "-o", missing)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertEqual(r.stderr, f"thin_repair: {missing}: no such file: the output must be an existing block "
+                                   "device or a file large enough for the metadata (thin_metadata_size estimates "
+                                   "the size)\n")
+        self.assertEqual(r.stdout, "")
+        self.assertFalse(pathlib.Path(missing).exists())
 
     def test_bad_data_block_size_override(self):
         image = self.kernel_fixture()
