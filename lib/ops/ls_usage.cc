@@ -1,7 +1,10 @@
 #include "ops/ls_usage.h"
 
+#include <memory>
+
 #include "base/error.h"
 #include "base/text.h"
+#include "pdata/ref_count_batch.h"
 #include "pdata/ref_counter.h"
 #include "thin/block_time.h"
 #include "thin/mapping_forest.h"
@@ -13,9 +16,57 @@ namespace {
 struct leaf_summary {
 	uint64_t last_key = 0;
 	uint32_t nr_entries = 0;
-	// Entries that were the first reference to their data block; once
-	// counting is done, the entries whose block nothing else maps.
-	uint32_t exclusive = 0;
+};
+
+// Questions "is this data block's count 1?" about blocks in no useful
+// order, gathered per counter chunk and answered a chunk at a time (as
+// ref_count_batch does for increments), each answer credited to the device
+// that asked.
+class exclusive_tally {
+public:
+	exclusive_tally(const pdata::ref_counter& counts, std::vector<device_usage>& usage)
+	    : counts_(counts), usage_(usage), fill_((counts.size() + chunk_size - 1) >> chunk_bits),
+	      queries_(std::make_unique_for_overwrite<query[]>(fill_.size() * capacity))
+	{
+	}
+
+	void ask(uint64_t b, uint32_t device)
+	{
+		uint64_t chunk = b >> chunk_bits;
+		uint32_t& fill = fill_[chunk];
+		queries_[chunk * capacity + fill] = {device, static_cast<uint16_t>(b)};
+		if (++fill == capacity)
+			answer(chunk);
+	}
+
+	void answer_all()
+	{
+		for (uint64_t chunk = 0; chunk < fill_.size(); ++chunk)
+			answer(chunk);
+	}
+
+private:
+	static constexpr unsigned chunk_bits = pdata::ref_counter::chunk_bits;
+	static constexpr uint64_t chunk_size = pdata::ref_counter::chunk_size;
+	static constexpr uint32_t capacity = 1024;
+	struct query {
+		uint32_t device;
+		uint16_t offset;
+	};
+
+	void answer(uint64_t chunk)
+	{
+		uint64_t base = chunk << chunk_bits;
+		const query* q = queries_.get() + chunk * capacity;
+		for (uint32_t i = 0; i < fill_[chunk]; ++i)
+			usage_[q[i].device].exclusive += counts_.get(base + q[i].offset) == 1;
+		fill_[chunk] = 0;
+	}
+
+	const pdata::ref_counter& counts_;
+	std::vector<device_usage>& usage_;
+	std::vector<uint32_t> fill_;
+	std::unique_ptr<query[]> queries_;  // pages of chunks never asked about stay unmapped
 };
 
 }
@@ -25,53 +76,52 @@ std::vector<device_usage> count_device_usage(const io::block_device& dev, std::s
 {
 	thin::mapping_forest forest(dev, devices);
 	std::vector<leaf_summary> summary(forest.nr_leaves());
-
-	// Pass 1: count references to each data block, saturating at 2. An
-	// unshared leaf adds one per entry, a shared leaf (reached by several
-	// devices) two. An entry that makes a count 1 may be exclusive; if a
-	// later entry raises that count, some earlier "first" was not.
-	pdata::ref_counter counts(nr_data_blocks);
-	uint64_t raised_from_one = 0;
-	forest.read_leaves({}, [&](size_t i, const pdata::node_view& n) {
-		auto l = forest.leaf_at(i);
-		auto& s = summary[i];
-		s.nr_entries = n.nr_entries();
-		if (s.nr_entries)
-			s.last_key = n.key(s.nr_entries - 1);
-		for (uint32_t e = 0; e < s.nr_entries; ++e) {
-			uint64_t data = thin::block_time::unpack(n.value64(e)).block;
-			if (data >= nr_data_blocks)
-				throw error(cat(dev.path(), ": mapping tree of device ", devices[l.device].id, ": leaf ", l.block,
-				                " maps virtual block ", n.key(e), " to data block ", data,
-				                ", past the end of the data device (", nr_data_blocks, " blocks)"));
-			uint32_t c = counts.get(data);
-			if (c >= 2)
-				continue;
-			if (c == 1)
-				++raised_from_one;
-			else if (!l.shared)
-				++s.exclusive;
-			counts.inc(data, l.shared ? 2 - c : 1);
-		}
-	});
-
-	// Pass 2, only when some count rose past one: recount the unshared
-	// leaves that held a first reference. (A shared leaf's first references
-	// count 2 at once: it never holds an exclusive block.)
-	if (raised_from_one)
-		forest.read_leaves([&](size_t i) { return summary[i].exclusive > 0; },
-		                   [&](size_t i, const pdata::node_view& n) {
-			                   uint32_t ex = 0;
-			                   for (uint32_t e = 0; e < n.nr_entries(); ++e)
-				                   ex += counts.get(thin::block_time::unpack(n.value64(e)).block) == 1;
-			                   summary[i].exclusive = ex;
-		                   });
-
 	std::vector<device_usage> usage(devices.size());
+
+	// Pass 1: count references to each data block: one per entry of an
+	// unshared leaf, two per entry of a shared leaf (reached by several
+	// devices, so its blocks are shared whatever else maps them).
+	pdata::ref_counter counts(nr_data_blocks);
+	bool any_unshared = false;
+	{
+		pdata::ref_count_batch batch(counts);
+		forest.read_leaves({}, [&](size_t i, const pdata::node_view& n) {
+			auto l = forest.leaf_at(i);
+			auto& s = summary[i];
+			s.nr_entries = n.nr_entries();
+			if (s.nr_entries)
+				s.last_key = n.key(s.nr_entries - 1);
+			any_unshared |= !l.shared;
+			for (uint32_t e = 0; e < s.nr_entries; ++e) {
+				uint64_t data = thin::block_time::unpack(n.value64(e)).block;
+				if (data >= nr_data_blocks)
+					throw error(cat(dev.path(), ": mapping tree of device ", devices[l.device].id, ": leaf ",
+					                l.block, " maps virtual block ", n.key(e), " to data block ", data,
+					                ", past the end of the data device (", nr_data_blocks, " blocks)"));
+				batch.inc(data);
+				if (l.shared)
+					batch.inc(data);
+			}
+		});
+		batch.apply_all();
+	}
+
+	// Pass 2: an unshared leaf's entries whose block counts 1 are its
+	// device's exclusive blocks.
+	if (any_unshared) {
+		exclusive_tally tally(counts, usage);
+		forest.read_leaves([&](size_t i) { return !forest.leaf_at(i).shared; },
+		                   [&](size_t i, const pdata::node_view& n) {
+			                   uint32_t device = forest.leaf_at(i).device;
+			                   for (uint32_t e = 0; e < n.nr_entries(); ++e)
+				                   tally.ask(thin::block_time::unpack(n.value64(e)).block, device);
+		                   });
+		tally.answer_all();
+	}
+
 	for (size_t d = 0; d < devices.size(); ++d) {
 		auto& u = usage[d];
 		forest.device_leaves(d, [&](size_t i) {
-			u.exclusive += summary[i].exclusive;
 			u.mapped += summary[i].nr_entries;
 			if (summary[i].nr_entries)
 				u.highest = summary[i].last_key;

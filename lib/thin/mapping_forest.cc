@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "base/text.h"
 #include "io/aligned_buffer.h"
+#include "io/read_ahead.h"
 #include "pdata/btree_walk.h"
 #include "pdata/node_check.h"
 #include "thin/mapping_node_check.h"
@@ -18,6 +19,8 @@ namespace {
 constexpr uint32_t max_height = 64;
 // Blocks read by one batched request.
 constexpr size_t batch_blocks = 256;
+// Leaves read a slice at a time (a list of the slice's blocks is kept).
+constexpr size_t slice_blocks = 128 * batch_blocks;
 
 // Reads `blocks` (ascending) in batches; calls use(i, data) for each.
 template <typename Use>
@@ -50,7 +53,7 @@ mapping_forest::mapping_forest(const io::block_device& dev, std::span<const thin
 				by_height.resize(height + 1);
 			by_height[height].push_back(n);
 		}
-		nodes_[n].paths = static_cast<uint8_t>(std::min(2, nodes_[n].paths + 1));
+		nodes_[n].paths = std::min(2, nodes_[n].paths + 1) & 3;
 		roots_.push_back(n);
 	}
 
@@ -64,7 +67,7 @@ mapping_forest::mapping_forest(const io::block_device& dev, std::span<const thin
 		std::sort(leaf_nodes.begin(), leaf_nodes.end(),
 		          [&](uint32_t a, uint32_t b) { return nodes_[a].block < nodes_[b].block; });
 		for (size_t i = 0; i < leaf_nodes.size(); ++i)
-			nodes_[leaf_nodes[i]].leaf = static_cast<uint32_t>(i);
+			nodes_[leaf_nodes[i]].first = static_cast<uint32_t>(i);
 		leaves_ = std::move(leaf_nodes);
 	}
 }
@@ -79,7 +82,7 @@ void mapping_forest::damaged(uint32_t device, block_address b, const pdata::key_
 uint32_t mapping_forest::find_or_add(block_address b, uint32_t height, const pdata::key_range& keys,
                                      uint32_t device)
 {
-	if (b >= dev_.nr_blocks())
+	if (b >= dev_.nr_blocks() || b > UINT32_MAX)
 		damaged(device, b, keys, cat("block ", b, " is past the end of the metadata (", dev_.nr_blocks(), " blocks)"));
 	if (uint32_t known = node_of_block_[b]) {
 		if (nodes_[known - 1].height != height)
@@ -87,9 +90,11 @@ uint32_t mapping_forest::find_or_add(block_address b, uint32_t height, const pda
 		return known - 1;
 	}
 	node x;
-	x.block = b;
-	x.keys = keys;
-	x.height = height;
+	x.block = static_cast<uint32_t>(b);
+	x.keys_begin = keys.begin;
+	x.keys_end = keys.end.value_or(0);
+	x.has_end = keys.end.has_value();
+	x.height = static_cast<uint8_t>(height);
 	x.device = device;
 	nodes_.push_back(x);
 	node_of_block_[b] = static_cast<uint32_t>(nodes_.size());
@@ -127,40 +132,57 @@ void mapping_forest::read_level(const std::vector<uint32_t>& level, std::vector<
 		uint32_t p = order[i];
 		// Copies: adding children may move nodes_.
 		const node parent = nodes_[p];
-		std::string fault = check_mapping_node(data, parent.block, parent.height, parent.keys);
+		std::string fault = check_mapping_node(data, parent.block, parent.height, parent.keys());
 		if (!fault.empty())
-			damaged(parent.device, parent.block, parent.keys, fault);
+			damaged(parent.device, parent.block, parent.keys(), fault);
 		pdata::node_view n(data);
 		uint32_t first = static_cast<uint32_t>(children_.size());
 		for (uint32_t c = 0; c < n.nr_entries(); ++c) {
-			pdata::key_range keys = pdata::child_key_range(n, c, parent.keys);
+			pdata::key_range keys = pdata::child_key_range(n, c, parent.keys());
 			bool is_new = n.child(c) >= dev_.nr_blocks() || !node_of_block_[n.child(c)];
 			uint32_t k = find_or_add(n.child(c), parent.height - 1, keys, parent.device);
 			if (is_new)
 				by_height[parent.height - 1].push_back(k);
-			nodes_[k].paths = static_cast<uint8_t>(std::min(2, nodes_[k].paths + parent.paths));
+			nodes_[k].paths = std::min(2, nodes_[k].paths + parent.paths) & 3;
 			children_.push_back(k);
 		}
-		nodes_[p].first_child = first;
-		nodes_[p].nr_children = n.nr_entries();
+		nodes_[p].first = first;
+		nodes_[p].nr_children = static_cast<uint16_t>(n.nr_entries());
 	});
 }
 
 void mapping_forest::read_leaves(const std::function<bool(size_t)>& want,
                                  const std::function<void(size_t, const pdata::node_view&)>& visit) const
 {
-	// A batch at a time, so no per-leaf list is kept beside the forest.
-	std::vector<size_t> chosen;
+	// A slice of leaves at a time, so no per-leaf list is kept beside the
+	// forest; within a slice a reader thread reads and checks each batch
+	// while this thread visits the one before.
+	std::vector<uint32_t> chosen;
 	std::vector<block_address> blocks;
-	io::aligned_buffer buf(batch_blocks);
-	auto flush = [&] {
-		dev_.read_blocks(blocks, buf.data());
-		for (size_t k = 0; k < chosen.size(); ++k) {
-			const node& l = nodes_[leaves_[chosen[k]]];
-			std::string fault = check_mapping_node(buf.block(k), l.block, 0, l.keys);
-			if (!fault.empty())
-				damaged(l.device, l.block, l.keys, fault);
-			visit(chosen[k], pdata::node_view(buf.block(k)));
+	auto read_slice = [&] {
+		std::vector<std::span<const block_address>> batches;
+		for (size_t first = 0; first < blocks.size(); first += batch_blocks)
+			batches.push_back(std::span(blocks).subspan(first, std::min(batch_blocks, blocks.size() - first)));
+		std::vector<std::string> faults(batches.size());
+		io::read_ahead reader(dev_, batches, [&](size_t k, const uint8_t* data, size_t n) {
+			for (size_t j = 0; j < n && faults[k].empty(); ++j) {
+				const node& l = nodes_[leaves_[chosen[k * batch_blocks + j]]];
+				faults[k] = check_mapping_node(data + j * block_size, l.block, 0, l.keys());
+				if (!faults[k].empty())
+					faults[k] = cat(j, ":", faults[k]);
+			}
+		});
+		for (size_t k = 0; k < batches.size(); ++k) {
+			const uint8_t* data = reader.next();
+			size_t bad = faults[k].empty() ? batches[k].size() : std::stoul(faults[k]);
+			for (size_t j = 0; j < batches[k].size(); ++j) {
+				uint32_t i = chosen[k * batch_blocks + j];
+				if (j == bad) {
+					const node& l = nodes_[leaves_[i]];
+					damaged(l.device, l.block, l.keys(), faults[k].substr(faults[k].find(':') + 1));
+				}
+				visit(i, pdata::node_view(data + j * block_size));
+			}
 		}
 		chosen.clear();
 		blocks.clear();
@@ -168,12 +190,13 @@ void mapping_forest::read_leaves(const std::function<bool(size_t)>& want,
 	for (size_t i = 0; i < leaves_.size(); ++i) {
 		if (want && !want(i))
 			continue;
-		chosen.push_back(i);
+		chosen.push_back(static_cast<uint32_t>(i));
 		blocks.push_back(nodes_[leaves_[i]].block);
-		if (blocks.size() == batch_blocks)
-			flush();
+		if (blocks.size() == slice_blocks)
+			read_slice();
 	}
-	flush();
+	if (!blocks.empty())
+		read_slice();
 }
 
 void mapping_forest::device_leaves(size_t device, const std::function<void(size_t)>& visit) const
@@ -187,7 +210,7 @@ void mapping_forest::device_leaves(size_t device, const std::function<void(size_
 		position& top = stack.back();
 		const node& x = nodes_[top.node];
 		if (x.height == 0) {
-			visit(x.leaf);
+			visit(x.first);
 			stack.pop_back();
 			continue;
 		}
@@ -195,7 +218,7 @@ void mapping_forest::device_leaves(size_t device, const std::function<void(size_
 			stack.pop_back();
 			continue;
 		}
-		uint32_t child = children_[x.first_child + top.next++];
+		uint32_t child = children_[x.first + top.next++];
 		stack.push_back({child, 0});
 	}
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/pod_vector.h"
 #include "io/block_device.h"
 #include "pdata/btree_node.h"
 #include "pdata/key_range.h"
@@ -22,17 +23,24 @@
 namespace thinmeta::thin {
 
 class mapping_forest {
-	// Each distinct node of the forest.
+	// Each distinct node of the forest: 32 bytes, there are millions.
 	struct node {
-		block_address block = 0;
-		pdata::key_range keys;
-		uint32_t height = 0;
+		uint64_t keys_begin = 0;
+		uint64_t keys_end = 0;  // meaningful when has_end
+		uint32_t block = 0;     // blocks past 32 bits are damage, refused when added
 		uint32_t device = 0;
-		uint32_t first_child = 0;  // internal nodes: their children in children_
-		uint32_t nr_children = 0;
-		uint32_t leaf = 0;         // leaves: index in leaves_
-		uint8_t paths = 0;         // device paths reaching it: 0, 1, or 2 meaning "more"
+		uint32_t first = 0;     // internal: its first child in children_; leaf: its index in leaves_
+		uint16_t nr_children = 0;
+		uint8_t height = 0;
+		uint8_t paths : 2 = 0;  // device paths reaching it: 0, 1, or 2 meaning "more"
+		uint8_t has_end : 1 = 0;
+
+		pdata::key_range keys() const
+		{
+			return {keys_begin, has_end ? std::optional<uint64_t>(keys_end) : std::nullopt};
+		}
 	};
+	static_assert(sizeof(node) == 32);
 
 public:
 	struct leaf {
@@ -70,7 +78,7 @@ private:
 
 	const io::block_device& dev_;
 	std::span<const thin_device> devices_;
-	std::vector<node> nodes_;
+	pod_vector<node> nodes_;
 	std::vector<uint32_t> children_;
 	std::vector<uint32_t> node_of_block_;  // block -> node index + 1, 0 = not seen
 	std::vector<uint32_t> roots_;          // device index -> node index
