@@ -1,10 +1,12 @@
 #include "ops/rmap.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <string>
 
 #include "base/error.h"
+#include "base/radix_sort.h"
 #include "io/aligned_buffer.h"
 #include "pdata/btree_node.h"
 #include "thin/block_time.h"
@@ -88,30 +90,78 @@ private:
 	std::vector<uint64_t> counts_;
 };
 
-void append_number(std::string& line, uint64_t v)
-{
-	char buf[24];
-	auto r = std::to_chars(buf, buf + sizeof(buf), v);
-	line.append(buf, r.ptr);
-}
+// Formats runs into a large buffer, written out whenever it fills.
+class run_writer {
+public:
+	explicit run_writer(std::ostream& out) : out_(out), buf_(capacity) {}
+	~run_writer() { flush(); }
 
-void write_runs(const std::vector<rmap_run>& runs, std::ostream& out)
-{
-	std::string line;
-	for (const auto& r : runs) {
-		line = "data ";
-		append_number(line, r.data_begin);
-		line += "..";
-		append_number(line, r.data_end);
-		line += " -> thin(";
-		append_number(line, r.device);
-		line += ") ";
-		append_number(line, r.vbegin);
-		line += "..";
-		append_number(line, r.next_vblock());
-		line += '\n';
-		out.write(line.data(), static_cast<std::streamsize>(line.size()));
+	void write(const rmap_run& r)
+	{
+		if (used_ + max_line > capacity)
+			flush();
+		char* p = buf_.data() + used_;
+		p = put(p, "data ", r.data_begin);
+		p = put(p, "..", r.data_end);
+		p = put(p, " -> thin(", r.device);
+		p = put(p, ") ", r.vbegin);
+		p = put(p, "..", r.next_vblock());
+		*p++ = '\n';
+		used_ = static_cast<size_t>(p - buf_.data());
 	}
+
+	void flush()
+	{
+		out_.write(buf_.data(), static_cast<std::streamsize>(used_));
+		used_ = 0;
+	}
+
+private:
+	static constexpr size_t capacity = 1 << 20;
+	static constexpr size_t max_line = 5 * 20 + 32;
+
+	template <size_t N>
+	static char* put(char* p, const char (&text)[N], uint64_t v)
+	{
+		p = std::copy_n(text, N - 1, p);
+		return std::to_chars(p, p + 20, v).ptr;
+	}
+
+	std::ostream& out_;
+	std::vector<char> buf_;
+	size_t used_ = 0;
+};
+
+// The runs in output order: by first data block, then device id, then
+// virtual block. Runs are made device by device (ids ascending) in virtual
+// block order, so that is the order of their first data blocks with ties
+// kept in the order made: one sort of 64-bit keys (the data block, then the
+// run's index) instead of comparing the runs themselves.
+std::vector<uint64_t> output_order(const std::vector<rmap_run>& runs)
+{
+	std::vector<uint64_t> keys(runs.size());
+	if (runs.empty())
+		return keys;
+	auto [lo, hi] = std::minmax_element(runs.begin(), runs.end(), [](const rmap_run& a, const rmap_run& b) {
+		return a.data_begin < b.data_begin;
+	});
+	uint64_t base = lo->data_begin;
+	unsigned index_bits = static_cast<unsigned>(std::bit_width(runs.size() - 1));
+	unsigned span_bits = static_cast<unsigned>(std::bit_width(hi->data_begin - base));
+	if (index_bits + span_bits <= 64) {
+		for (size_t i = 0; i < runs.size(); ++i)
+			keys[i] = ((runs[i].data_begin - base) << index_bits) | i;
+		radix_sort(keys, index_bits + span_bits);
+		uint64_t mask = index_bits == 64 ? UINT64_MAX : (uint64_t(1) << index_bits) - 1;
+		for (auto& k : keys)
+			k &= mask;
+		return keys;
+	}
+	for (size_t i = 0; i < runs.size(); ++i)
+		keys[i] = i;
+	std::stable_sort(keys.begin(), keys.end(),
+	                 [&](uint64_t a, uint64_t b) { return runs[a].data_begin < runs[b].data_begin; });
+	return keys;
 }
 
 // Lists the runs that start in one window of data blocks at a time. A run
@@ -185,14 +235,15 @@ public:
 		for (size_t d = 0; d < devices_.size(); ++d)
 			device_runs(d);
 		drop_passed_tails();
-		std::sort(runs_.begin(), runs_.end(), [](const rmap_run& a, const rmap_run& b) {
-			if (a.data_begin != b.data_begin)
-				return a.data_begin < b.data_begin;
-			if (a.device != b.device)
-				return a.device < b.device;
-			return a.vbegin < b.vbegin;
-		});
-		write_runs(runs_, out);
+		run_writer writer(out);
+		std::vector<uint64_t> order = output_order(runs_);
+		// The runs are read in no useful order: ask for them ahead.
+		constexpr size_t ahead = 16;
+		for (size_t k = 0; k < order.size(); ++k) {
+			if (k + ahead < order.size())
+				__builtin_prefetch(&runs_[order[k + ahead]]);
+			writer.write(runs_[order[k]]);
+		}
 	}
 
 private:
@@ -308,6 +359,8 @@ void write_rmap(const rmap_options& options, std::ostream& out)
 	thin::metadata_reader md(options.source);
 	// Every device of the mapping tree's top level, as 0.9.0 walks it.
 	auto devices = md.mapping_roots();
+	// Runs are made in this order; the output relies on ids ascending.
+	std::sort(devices.begin(), devices.end(), [](auto& a, auto& b) { return a.id < b.id; });
 	thin::mapping_forest forest(md.device(), devices);
 
 	// Each distinct leaf is read once per window; its hits are kept for
@@ -315,7 +368,7 @@ void write_rmap(const rmap_options& options, std::ostream& out)
 	rmap_lister lister(regions, devices, forest, md.device());
 	uint64_t budget = options.runs_per_window
 	                      ? options.runs_per_window
-	                      : std::max<uint64_t>(uint64_t(2) << 20, md.device().nr_blocks() * 2);
+	                      : std::max<uint64_t>(uint64_t(8) << 20, md.device().nr_blocks() * 2);
 	hit_histogram histogram;
 	if (lister.survey(budget, histogram)) {
 		lister.list({0, UINT64_MAX}, false, lister.surveyed_runs(), out);
