@@ -153,7 +153,9 @@ std::vector<std::string> repair(const repair_options& options, progress_sink& pr
 		std::vector<std::string> lines;
 		void warning(const std::string& text) override { lines.push_back(text); }
 	} warnings;
-	build_metadata(options.input, options.output, restore_overrides{}, warnings,
+	restore_overrides settled;
+	settled.sharing_settled = true;
+	build_metadata(options.input, options.output, settled, warnings,
 	               [&](restore_events& builder) { emit_repaired(source, builder); });
 	auto report = repair_report(source.plan());
 	report.insert(report.end(), warnings.lines.begin(), warnings.lines.end());

@@ -13,6 +13,7 @@
 #include "pdata/btree_builder.h"
 #include "pdata/btree_node.h"
 #include "pdata/bulk_block_writer.h"
+#include "pdata/ref_count_batch.h"
 #include "pdata/ref_counter.h"
 #include "pdata/space_map_writer.h"
 #include "thin/block_time.h"
@@ -127,6 +128,7 @@ struct restore_builder::state {
 	std::optional<thin::superblock> sb;
 	bool done = false;
 	std::unique_ptr<pdata::ref_counter> data;
+	std::unique_ptr<pdata::ref_count_batch> settled;  // when overrides.sharing_settled
 	std::unique_ptr<claim_flags> claims;
 	std::unique_ptr<data_references> copies;
 
@@ -156,6 +158,10 @@ struct restore_builder::state {
 
 void restore_builder::state::claim(uint64_t b, uint32_t time)
 {
+	if (settled) {
+		settled->inc(b);
+		return;
+	}
 	data->inc(b);
 	// Defs are shared by construction; the devices using them are checked
 	// when they refer to them.
@@ -251,7 +257,10 @@ void restore_builder::begin_superblock(const superblock_event& e)
 
 	s_->out = std::make_unique<pdata::bulk_block_writer>(s_->dev, s_->layout.nr_blocks, s_->layout.first_free());
 	s_->data = std::make_unique<pdata::ref_counter>(nr_data);
-	s_->claims = std::make_unique<claim_flags>(nr_data);
+	if (s_->overrides.sharing_settled)
+		s_->settled = std::make_unique<pdata::ref_count_batch>(*s_->data);
+	else
+		s_->claims = std::make_unique<claim_flags>(nr_data);
 	s_->copies = std::make_unique<data_references>(*s_->data);
 }
 
@@ -445,6 +454,8 @@ void restore_builder::end_superblock()
 		throw bad_input(cat("the superblock ends inside ", s.where()));
 	thin::superblock& sb = *s.sb;
 	s.write_top_level_trees(sb);
+	if (s.settled)
+		s.settled->apply_all();
 	s.release_unused_defs();
 	sb.data_sm = pdata::write_data_space_map(*s.out, *s.data);
 	sb.metadata_sm = pdata::write_metadata_space_map(*s.out, s.layout);

@@ -21,6 +21,11 @@ struct restore_overrides {
 	std::optional<uint64_t> transaction_id;
 	std::optional<uint32_t> data_block_size;
 	std::optional<uint64_t> nr_data_blocks;
+	// The source guarantees what the builder otherwise checks mapping by
+	// mapping: every data block mapped more than once is seen as shared by
+	// each device mapping it (thin_repair settles snap_times to make it so).
+	// Data blocks are then counted in batches, without the check.
+	bool sharing_settled = false;
 };
 
 class restore_builder final : public restore_events {
