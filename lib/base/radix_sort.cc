@@ -5,7 +5,7 @@
 
 namespace thinmeta {
 
-void radix_sort(std::vector<uint64_t>& keys, unsigned significant_bits)
+void radix_sort(std::vector<uint64_t>& keys, unsigned significant_bits, std::vector<uint64_t>& scratch)
 {
 	constexpr unsigned digit_bits = 16;
 	constexpr size_t nr_digits = size_t(1) << digit_bits;
@@ -15,7 +15,7 @@ void radix_sort(std::vector<uint64_t>& keys, unsigned significant_bits)
 		std::sort(keys.begin(), keys.end());
 		return;
 	}
-	std::vector<uint64_t> scratch(keys.size());
+	scratch.resize(keys.size());
 	std::vector<size_t> position(nr_digits);
 	for (unsigned shift = 0; shift < significant_bits; shift += digit_bits) {
 		std::fill(position.begin(), position.end(), 0);

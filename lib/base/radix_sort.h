@@ -9,7 +9,9 @@
 
 namespace thinmeta {
 
-// Sorts `keys`, all below 2^significant_bits, ascending.
-void radix_sort(std::vector<uint64_t>& keys, unsigned significant_bits);
+// Sorts `keys`, all below 2^significant_bits, ascending. `scratch` is
+// resized to the keys' size; keeping it between calls saves faulting in
+// fresh pages for each sort.
+void radix_sort(std::vector<uint64_t>& keys, unsigned significant_bits, std::vector<uint64_t>& scratch);
 
 }

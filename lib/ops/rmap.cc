@@ -137,11 +137,11 @@ private:
 // block order, so that is the order of their first data blocks with ties
 // kept in the order made: one sort of 64-bit keys (the data block, then the
 // run's index) instead of comparing the runs themselves.
-std::vector<uint64_t> output_order(const std::vector<rmap_run>& runs)
+void output_order(const std::vector<rmap_run>& runs, std::vector<uint64_t>& keys, std::vector<uint64_t>& scratch)
 {
-	std::vector<uint64_t> keys(runs.size());
+	keys.resize(runs.size());
 	if (runs.empty())
-		return keys;
+		return;
 	auto [lo, hi] = std::minmax_element(runs.begin(), runs.end(), [](const rmap_run& a, const rmap_run& b) {
 		return a.data_begin < b.data_begin;
 	});
@@ -151,17 +151,16 @@ std::vector<uint64_t> output_order(const std::vector<rmap_run>& runs)
 	if (index_bits + span_bits <= 64) {
 		for (size_t i = 0; i < runs.size(); ++i)
 			keys[i] = ((runs[i].data_begin - base) << index_bits) | i;
-		radix_sort(keys, index_bits + span_bits);
+		radix_sort(keys, index_bits + span_bits, scratch);
 		uint64_t mask = index_bits == 64 ? UINT64_MAX : (uint64_t(1) << index_bits) - 1;
 		for (auto& k : keys)
 			k &= mask;
-		return keys;
+		return;
 	}
 	for (size_t i = 0; i < runs.size(); ++i)
 		keys[i] = i;
 	std::stable_sort(keys.begin(), keys.end(),
 	                 [&](uint64_t a, uint64_t b) { return runs[a].data_begin < runs[b].data_begin; });
-	return keys;
 }
 
 // Lists the runs that start in one window of data blocks at a time. A run
@@ -236,7 +235,8 @@ public:
 			device_runs(d);
 		drop_passed_tails();
 		run_writer writer(out);
-		std::vector<uint64_t> order = output_order(runs_);
+		std::vector<uint64_t>& order = order_;
+		output_order(runs_, order, sort_scratch_);
 		// The runs are read in no useful order: ask for them ahead.
 		constexpr size_t ahead = 16;
 		for (size_t k = 0; k < order.size(); ++k) {
@@ -342,6 +342,10 @@ private:
 	std::vector<hit> hits_;
 	std::vector<size_t> first_hit_;
 	std::vector<rmap_run> runs_;
+	// Kept from window to window, as are hits_ and runs_: fresh pages for
+	// each window cost more than the sort.
+	std::vector<uint64_t> order_;
+	std::vector<uint64_t> sort_scratch_;
 	std::vector<std::vector<listed_tail>> tails_;
 	io::aligned_buffer leaf_;
 	data_window window_{0, UINT64_MAX};
@@ -368,7 +372,7 @@ void write_rmap(const rmap_options& options, std::ostream& out)
 	rmap_lister lister(regions, devices, forest, md.device());
 	uint64_t budget = options.runs_per_window
 	                      ? options.runs_per_window
-	                      : std::max<uint64_t>(uint64_t(8) << 20, md.device().nr_blocks() * 2);
+	                      : std::clamp<uint64_t>(md.device().nr_blocks() * 24, uint64_t(2) << 20, uint64_t(16) << 20);
 	hit_histogram histogram;
 	if (lister.survey(budget, histogram)) {
 		lister.list({0, UINT64_MAX}, false, lister.surveyed_runs(), out);

@@ -10,6 +10,7 @@ using thinmeta::radix_sort;
 TEST_CASE("radix_sort sorts as std::sort does", "[radix_sort]")
 {
 	std::mt19937_64 rng(11);
+	std::vector<uint64_t> scratch;
 	for (unsigned bits : {1u, 16u, 17u, 40u, 64u}) {
 		for (size_t n : {size_t(0), size_t(1), size_t(1000), size_t(300'000)}) {
 			std::vector<uint64_t> keys(n);
@@ -18,7 +19,7 @@ TEST_CASE("radix_sort sorts as std::sort does", "[radix_sort]")
 				k = rng() & mask;
 			auto want = keys;
 			std::sort(want.begin(), want.end());
-			radix_sort(keys, bits);
+			radix_sort(keys, bits, scratch);
 			INFO("bits " << bits << ", " << n << " keys");
 			CHECK(keys == want);
 		}
