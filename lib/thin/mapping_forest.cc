@@ -163,23 +163,25 @@ void mapping_forest::read_leaves(const std::function<bool(size_t)>& want,
 		std::vector<std::span<const block_address>> batches;
 		for (size_t first = 0; first < blocks.size(); first += batch_blocks)
 			batches.push_back(std::span(blocks).subspan(first, std::min(batch_blocks, blocks.size() - first)));
-		std::vector<std::string> faults(batches.size());
+		// The first damaged leaf of each batch, if any: (its place, the fault).
+		std::vector<std::pair<size_t, std::string>> faults(batches.size(), {SIZE_MAX, {}});
 		io::read_ahead reader(dev_, batches, [&](size_t k, const uint8_t* data, size_t n) {
-			for (size_t j = 0; j < n && faults[k].empty(); ++j) {
+			for (size_t j = 0; j < n; ++j) {
 				const node& l = nodes_[leaves_[chosen[k * batch_blocks + j]]];
-				faults[k] = check_mapping_node(data + j * block_size, l.block, 0, l.keys());
-				if (!faults[k].empty())
-					faults[k] = cat(j, ":", faults[k]);
+				std::string fault = check_mapping_node(data + j * block_size, l.block, 0, l.keys());
+				if (!fault.empty()) {
+					faults[k] = {j, std::move(fault)};
+					return;
+				}
 			}
 		});
 		for (size_t k = 0; k < batches.size(); ++k) {
 			const uint8_t* data = reader.next();
-			size_t bad = faults[k].empty() ? batches[k].size() : std::stoul(faults[k]);
 			for (size_t j = 0; j < batches[k].size(); ++j) {
 				uint32_t i = chosen[k * batch_blocks + j];
-				if (j == bad) {
+				if (j == faults[k].first) {
 					const node& l = nodes_[leaves_[i]];
-					damaged(l.device, l.block, l.keys(), faults[k].substr(faults[k].find(':') + 1));
+					damaged(l.device, l.block, l.keys(), faults[k].second);
 				}
 				visit(i, pdata::node_view(data + j * block_size));
 			}
