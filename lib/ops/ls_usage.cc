@@ -25,23 +25,23 @@ struct leaf_summary {
 class exclusive_tally {
 public:
 	exclusive_tally(const pdata::ref_counter& counts, std::vector<device_usage>& usage)
-	    : counts_(counts), usage_(usage), fill_((counts.size() + chunk_size - 1) >> chunk_bits),
-	      queries_(std::make_unique_for_overwrite<query[]>(fill_.size() * capacity))
+	    : counts_(counts), usage_(usage), pending_((counts.size() + chunk_size - 1) >> chunk_bits)
 	{
 	}
 
 	void ask(uint64_t b, uint32_t device)
 	{
-		uint64_t chunk = b >> chunk_bits;
-		uint32_t& fill = fill_[chunk];
-		queries_[chunk * capacity + fill] = {device, static_cast<uint16_t>(b)};
-		if (++fill == capacity)
-			answer(chunk);
+		pending& p = pending_[b >> chunk_bits];
+		if (!p.queries)
+			p.queries = std::make_unique_for_overwrite<query[]>(capacity);
+		p.queries[p.fill] = {device, static_cast<uint16_t>(b)};
+		if (++p.fill == capacity)
+			answer(b >> chunk_bits);
 	}
 
 	void answer_all()
 	{
-		for (uint64_t chunk = 0; chunk < fill_.size(); ++chunk)
+		for (uint64_t chunk = 0; chunk < pending_.size(); ++chunk)
 			answer(chunk);
 	}
 
@@ -53,20 +53,24 @@ private:
 		uint32_t device;
 		uint16_t offset;
 	};
+	// Made when a chunk is first asked about.
+	struct pending {
+		std::unique_ptr<query[]> queries;
+		uint32_t fill = 0;
+	};
 
 	void answer(uint64_t chunk)
 	{
+		pending& p = pending_[chunk];
 		uint64_t base = chunk << chunk_bits;
-		const query* q = queries_.get() + chunk * capacity;
-		for (uint32_t i = 0; i < fill_[chunk]; ++i)
-			usage_[q[i].device].exclusive += counts_.get(base + q[i].offset) == 1;
-		fill_[chunk] = 0;
+		for (uint32_t i = 0; i < p.fill; ++i)
+			usage_[p.queries[i].device].exclusive += counts_.get(base + p.queries[i].offset) == 1;
+		p.fill = 0;
 	}
 
 	const pdata::ref_counter& counts_;
 	std::vector<device_usage>& usage_;
-	std::vector<uint32_t> fill_;
-	std::unique_ptr<query[]> queries_;  // pages of chunks never asked about stay unmapped
+	std::vector<pending> pending_;
 };
 
 }

@@ -25,24 +25,30 @@ public:
 	// b < counts.size().
 	void inc(uint64_t b)
 	{
-		uint64_t chunk = b >> ref_counter::chunk_bits;
-		uint32_t& fill = fill_[chunk];
-		offsets_[chunk * chunk_capacity + fill] = static_cast<uint16_t>(b);
-		if (++fill == chunk_capacity)
-			apply(chunk);
+		pending& p = pending_[b >> ref_counter::chunk_bits];
+		if (!p.offsets)
+			p.offsets = std::make_unique_for_overwrite<uint16_t[]>(chunk_capacity);
+		p.offsets[p.fill] = static_cast<uint16_t>(b);
+		if (++p.fill == chunk_capacity)
+			apply(b >> ref_counter::chunk_bits);
 	}
 	void apply_all();
 
 	static constexpr uint32_t chunk_capacity = 4096;  // increments held per chunk
 
 private:
+	// A chunk's buffer is made when the chunk is first counted, so a range
+	// far larger than what is counted (a damaged superblock's) costs only
+	// this table.
+	struct pending {
+		std::unique_ptr<uint16_t[]> offsets;
+		uint32_t fill = 0;
+	};
+
 	void apply(uint64_t chunk);
 
 	ref_counter& counts_;
-	std::vector<uint32_t> fill_;
-	// Never initialised as a whole: pages of chunks never counted stay
-	// unmapped.
-	std::unique_ptr<uint16_t[]> offsets_;
+	std::vector<pending> pending_;
 };
 
 }
