@@ -90,11 +90,11 @@ private:
 	std::vector<uint64_t> counts_;
 };
 
-// Formats runs into a large buffer, written out whenever it fills.
+// Formats runs into a large buffer, written out whenever it fills and by
+// flush().
 class run_writer {
 public:
 	explicit run_writer(std::ostream& out) : out_(out), buf_(capacity) {}
-	~run_writer() { flush(); }
 
 	void write(const rmap_run& r)
 	{
@@ -234,16 +234,16 @@ public:
 		for (size_t d = 0; d < devices_.size(); ++d)
 			device_runs(d);
 		drop_passed_tails();
-		run_writer writer(out);
-		std::vector<uint64_t>& order = order_;
-		output_order(runs_, order, sort_scratch_);
+		output_order(runs_, order_, sort_scratch_);
 		// The runs are read in no useful order: ask for them ahead.
 		constexpr size_t ahead = 16;
-		for (size_t k = 0; k < order.size(); ++k) {
-			if (k + ahead < order.size())
-				__builtin_prefetch(&runs_[order[k + ahead]]);
-			writer.write(runs_[order[k]]);
+		run_writer writer(out);
+		for (size_t k = 0; k < order_.size(); ++k) {
+			if (k + ahead < order_.size())
+				__builtin_prefetch(&runs_[order_[k + ahead]]);
+			writer.write(runs_[order_[k]]);
 		}
+		writer.flush();
 	}
 
 private:
