@@ -1,10 +1,9 @@
 #include "ops/ls_usage.h"
 
-#include <memory>
-
 #include "base/error.h"
 #include "base/text.h"
 #include "pdata/ref_count_batch.h"
+#include "pdata/ref_count_lookup.h"
 #include "pdata/ref_counter.h"
 #include "thin/block_time.h"
 #include "thin/mapping_forest.h"
@@ -16,61 +15,6 @@ namespace {
 struct leaf_summary {
 	uint64_t last_key = 0;
 	uint32_t nr_entries = 0;
-};
-
-// Questions "is this data block's count 1?" about blocks in no useful
-// order, gathered per counter chunk and answered a chunk at a time (as
-// ref_count_batch does for increments), each answer credited to the device
-// that asked.
-class exclusive_tally {
-public:
-	exclusive_tally(const pdata::ref_counter& counts, std::vector<device_usage>& usage)
-	    : counts_(counts), usage_(usage), pending_((counts.size() + chunk_size - 1) >> chunk_bits)
-	{
-	}
-
-	void ask(uint64_t b, uint32_t device)
-	{
-		pending& p = pending_[b >> chunk_bits];
-		if (!p.queries)
-			p.queries = std::make_unique_for_overwrite<query[]>(capacity);
-		p.queries[p.fill] = {device, static_cast<uint16_t>(b)};
-		if (++p.fill == capacity)
-			answer(b >> chunk_bits);
-	}
-
-	void answer_all()
-	{
-		for (uint64_t chunk = 0; chunk < pending_.size(); ++chunk)
-			answer(chunk);
-	}
-
-private:
-	static constexpr unsigned chunk_bits = pdata::ref_counter::chunk_bits;
-	static constexpr uint64_t chunk_size = pdata::ref_counter::chunk_size;
-	static constexpr uint32_t capacity = 1024;
-	struct query {
-		uint32_t device;
-		uint16_t offset;
-	};
-	// Made when a chunk is first asked about.
-	struct pending {
-		std::unique_ptr<query[]> queries;
-		uint32_t fill = 0;
-	};
-
-	void answer(uint64_t chunk)
-	{
-		pending& p = pending_[chunk];
-		uint64_t base = chunk << chunk_bits;
-		for (uint32_t i = 0; i < p.fill; ++i)
-			usage_[p.queries[i].device].exclusive += counts_.get(base + p.queries[i].offset) == 1;
-		p.fill = 0;
-	}
-
-	const pdata::ref_counter& counts_;
-	std::vector<device_usage>& usage_;
-	std::vector<pending> pending_;
 };
 
 }
@@ -113,14 +57,15 @@ std::vector<device_usage> count_device_usage(const io::block_device& dev, std::s
 	// Pass 2: an unshared leaf's entries whose block counts 1 are its
 	// device's exclusive blocks.
 	if (any_unshared) {
-		exclusive_tally tally(counts, usage);
+		pdata::ref_count_lookup lookup(counts,
+		                               [&](uint32_t count, uint64_t device) { usage[device].exclusive += count == 1; });
 		forest.read_leaves([&](size_t i) { return !forest.leaf_at(i).shared; },
 		                   [&](size_t i, const pdata::node_view& n) {
 			                   uint32_t device = forest.leaf_at(i).device;
 			                   for (uint32_t e = 0; e < n.nr_entries(); ++e)
-				                   tally.ask(thin::block_time::unpack(n.value64(e)).block, device);
+				                   lookup.ask(thin::block_time::unpack(n.value64(e)).block, device);
 		                   });
-		tally.answer_all();
+		lookup.answer_all();
 	}
 
 	for (size_t d = 0; d < devices.size(); ++d) {

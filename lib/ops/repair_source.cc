@@ -1,10 +1,12 @@
 #include "ops/repair_source.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "base/text.h"
 #include "ops/salvaging_visitor.h"
 #include "pdata/ref_count_batch.h"
+#include "pdata/ref_count_lookup.h"
 #include "pdata/ref_counter.h"
 #include "thin/block_time.h"
 #include "thin/superblock.h"
@@ -44,8 +46,7 @@ public:
 	}
 
 	void counted() { batch_.apply_all(); }
-
-	bool shared(uint64_t data_block) const { return data_block < data_uses_.size() && data_uses_.get(data_block) > 1; }
+	const pdata::ref_counter& uses() const { return data_uses_; }
 
 private:
 	pdata::ref_counter data_uses_;
@@ -53,27 +54,25 @@ private:
 	std::vector<uint8_t>& leaf_uses_;
 };
 
-// The newest time of a device's mappings to shared data blocks.
-class newest_shared final : public mapping_sink {
+// Asks, for each mapping of a device, whether its data block is shared,
+// tagged with the mapping's time; the answers go to the lookup's callback.
+template <typename Lookup>
+class shared_time_questions final : public mapping_sink {
 public:
-	explicit newest_shared(const sharing_counter& counts) : counts_(counts) {}
+	shared_time_questions(Lookup& lookup, uint64_t data_end) : lookup_(lookup), data_end_(data_end) {}
 
 	void leaf_entries(const pdata::node_view& leaf, uint32_t begin, uint32_t end) override
 	{
 		for (uint32_t i = begin; i < end; ++i) {
 			auto bt = thin::block_time::unpack(leaf.value64(i));
-			if (counts_.shared(bt.block)) {
-				found = true;
-				time = std::max(time, bt.time);
-			}
+			if (bt.block < data_end_)
+				lookup_.ask(bt.block, bt.time);
 		}
 	}
 
-	bool found = false;
-	uint32_t time = 0;
-
 private:
-	const sharing_counter& counts_;
+	Lookup& lookup_;
+	uint64_t data_end_;
 };
 
 }
@@ -84,12 +83,21 @@ void repair_source::settle_sharing()
 	for (const auto& d : plan_.devices)
 		walk(d, counts);
 	counts.counted();
+
+	// The newest time of each device's mappings to shared data blocks.
+	std::optional<uint32_t> newest;
+	pdata::ref_count_lookup lookup(counts.uses(), [&](uint32_t uses, uint64_t time) {
+		if (uses > 1)
+			newest = std::max(newest.value_or(0), static_cast<uint32_t>(time));
+	});
+	shared_time_questions questions(lookup, counts.uses().size());
 	for (auto& d : plan_.devices) {
-		newest_shared newest(counts);
-		walk(d, newest);
-		if (!newest.found || d.details.snapshotted_time > newest.time)
+		newest.reset();
+		walk(d, questions);
+		lookup.answer_all();
+		if (!newest || d.details.snapshotted_time > *newest)
 			continue;
-		uint32_t raised = std::min(newest.time + 1, thin::max_mapping_time);
+		uint32_t raised = std::min(*newest + 1, thin::max_mapping_time);
 		plan_.notes.push_back(cat("thin device ", d.id, ": snap_time raised from ", d.details.snapshotted_time, " to ",
 		                          raised, ": it shares data blocks with other devices, and must copy them before "
 		                          "writing to them"));

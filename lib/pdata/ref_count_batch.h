@@ -9,46 +9,36 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <vector>
 
+#include "pdata/chunk_buffers.h"
 #include "pdata/ref_counter.h"
 
 namespace thinmeta::pdata {
 
 class ref_count_batch {
 public:
-	explicit ref_count_batch(ref_counter& counts);
-	ref_count_batch(const ref_count_batch&) = delete;
-	ref_count_batch& operator=(const ref_count_batch&) = delete;
+	explicit ref_count_batch(ref_counter& counts) : counts_(counts), pending_(counts.size()) {}
 
 	// b < counts.size().
 	void inc(uint64_t b)
 	{
-		pending& p = pending_[b >> ref_counter::chunk_bits];
-		if (!p.offsets)
-			p.offsets = std::make_unique_for_overwrite<uint16_t[]>(chunk_capacity);
-		p.offsets[p.fill] = static_cast<uint16_t>(b);
-		if (++p.fill == chunk_capacity)
-			apply(b >> ref_counter::chunk_bits);
+		uint64_t chunk = b >> ref_counter::chunk_bits;
+		if (pending_.add(chunk, static_cast<uint16_t>(b)))
+			counts_.inc_chunk(chunk, pending_.take(chunk));
 	}
-	void apply_all();
+	void apply_all()
+	{
+		for (uint64_t chunk = 0; chunk < pending_.nr_chunks(); ++chunk)
+			counts_.inc_chunk(chunk, pending_.take(chunk));
+	}
 
 	static constexpr uint32_t chunk_capacity = 4096;  // increments held per chunk
 
 private:
-	// A chunk's buffer is made when the chunk is first counted, so a range
-	// far larger than what is counted (a damaged superblock's) costs only
-	// this table.
-	struct pending {
-		std::unique_ptr<uint16_t[]> offsets;
-		uint32_t fill = 0;
-	};
-
-	void apply(uint64_t chunk);
+	static_assert(ref_counter::chunk_bits <= 16, "a chunk offset fits 16 bits");
 
 	ref_counter& counts_;
-	std::vector<pending> pending_;
+	chunk_buffers<uint16_t, chunk_capacity> pending_;
 };
 
 }

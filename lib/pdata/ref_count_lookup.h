@@ -1,0 +1,55 @@
+// Lookups of a ref_counter's counts for blocks arriving in no useful order,
+// gathered per chunk and answered a chunk at a time, so the counts are read
+// while they are in the cache (one at a time, nearly every lookup missed
+// it). Each lookup carries a tag of up to 48 bits (which device asked, and
+// what with); answer(count, tag) is called for each, in no particular order,
+// at the latest by answer_all().
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include "pdata/chunk_buffers.h"
+#include "pdata/ref_counter.h"
+
+namespace thinmeta::pdata {
+
+template <typename Answer>
+class ref_count_lookup {
+public:
+	static constexpr unsigned tag_bits = 48;
+
+	ref_count_lookup(const ref_counter& counts, Answer answer)
+	    : counts_(counts), answer_(std::move(answer)), pending_(counts.size())
+	{
+	}
+
+	// b < counts.size(), tag < 2^tag_bits.
+	void ask(uint64_t b, uint64_t tag)
+	{
+		uint64_t chunk = b >> ref_counter::chunk_bits;
+		if (pending_.add(chunk, tag << 16 | static_cast<uint16_t>(b)))
+			answer(chunk);
+	}
+	void answer_all()
+	{
+		for (uint64_t chunk = 0; chunk < pending_.nr_chunks(); ++chunk)
+			answer(chunk);
+	}
+
+private:
+	static_assert(ref_counter::chunk_bits <= 16, "a chunk offset fits 16 bits");
+
+	void answer(uint64_t chunk)
+	{
+		uint64_t base = chunk << ref_counter::chunk_bits;
+		for (uint64_t q : pending_.take(chunk))
+			answer_(counts_.get(base + (q & 0xFFFF)), q >> 16);
+	}
+
+	const ref_counter& counts_;
+	Answer answer_;
+	chunk_buffers<uint64_t, 1024> pending_;
+};
+
+}
