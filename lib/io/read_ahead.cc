@@ -6,7 +6,13 @@ namespace thinmeta::io {
 
 read_ahead::read_ahead(const block_device& dev, std::vector<std::span<const block_address>> batches,
                        prepare_fn prepare)
-    : dev_(dev), batches_(std::move(batches)), prepare_(std::move(prepare))
+    : read_ahead(dev, std::move(batches), std::move(prepare), own_buffers_)
+{
+}
+
+read_ahead::read_ahead(const block_device& dev, std::vector<std::span<const block_address>> batches,
+                       prepare_fn prepare, read_ahead_buffers& buffers)
+    : dev_(dev), batches_(std::move(batches)), prepare_(std::move(prepare)), buffers_(buffers.buffers)
 {
 	size_t largest = 1;
 	for (auto& b : batches_)

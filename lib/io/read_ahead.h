@@ -19,6 +19,14 @@
 
 namespace thinmeta::io {
 
+// The two buffers of a read_ahead. A caller reading a long sequence a slice
+// at a time keeps one pair for all its slices: buffers of a megabyte or more
+// made and freed per slice, between the small allocations of the work done
+// meanwhile, leave the heap in pieces that are not given back.
+struct read_ahead_buffers {
+	aligned_buffer buffers[2];
+};
+
 class read_ahead {
 public:
 	// Runs on the reader thread once a batch is in memory.
@@ -28,6 +36,9 @@ public:
 	// in the order they are to land in the buffer.
 	read_ahead(const block_device& dev, std::vector<std::span<const block_address>> batches,
 	           prepare_fn prepare = {});
+	// Reads into `buffers` (grown as needed), which must outlive this object.
+	read_ahead(const block_device& dev, std::vector<std::span<const block_address>> batches, prepare_fn prepare,
+	           read_ahead_buffers& buffers);
 	~read_ahead();
 	read_ahead(const read_ahead&) = delete;
 	read_ahead& operator=(const read_ahead&) = delete;
@@ -43,7 +54,8 @@ private:
 	const block_device& dev_;
 	std::vector<std::span<const block_address>> batches_;
 	prepare_fn prepare_;
-	aligned_buffer buffers_[2];
+	read_ahead_buffers own_buffers_;
+	aligned_buffer (&buffers_)[2];
 
 	std::mutex mutex_;
 	std::condition_variable changed_;

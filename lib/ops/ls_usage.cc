@@ -1,46 +1,38 @@
 #include "ops/ls_usage.h"
 
+#include <algorithm>
+
 #include "base/error.h"
 #include "base/text.h"
 #include "pdata/ref_count_batch.h"
 #include "pdata/ref_count_lookup.h"
-#include "pdata/ref_counter.h"
+#include "pdata/use_tally.h"
 #include "thin/block_time.h"
 #include "thin/mapping_forest.h"
 
 namespace thinmeta::ops {
 
-namespace {
-
-struct leaf_summary {
-	uint64_t last_key = 0;
-	uint32_t nr_entries = 0;
-};
-
-}
-
 std::vector<device_usage> count_device_usage(const io::block_device& dev, std::span<const thin::thin_device> devices,
                                              uint64_t nr_data_blocks)
 {
 	thin::mapping_forest forest(dev, devices);
-	std::vector<leaf_summary> summary(forest.nr_leaves());
+	// Entries of each leaf: at most 254 (a 4 KiB node of 16-byte entries).
+	std::vector<uint8_t> entries(forest.nr_leaves());
 	std::vector<device_usage> usage(devices.size());
 
-	// Pass 1: count references to each data block: one per entry of an
-	// unshared leaf, two per entry of a shared leaf (reached by several
-	// devices, so its blocks are shared whatever else maps them).
-	pdata::ref_counter counts(nr_data_blocks);
+	// Pass 1: count uses of each data block: one per entry of an unshared
+	// leaf, two per entry of a shared leaf (reached by several devices, so
+	// its blocks are shared whatever else maps them).
+	pdata::use_tally uses(nr_data_blocks);
 	bool any_unshared = false;
 	{
-		pdata::ref_count_batch batch(counts);
+		pdata::increment_batch<pdata::use_tally, 2048> batch(uses);
 		forest.read_leaves({}, [&](size_t i, const pdata::node_view& n) {
 			auto l = forest.leaf_at(i);
-			auto& s = summary[i];
-			s.nr_entries = n.nr_entries();
-			if (s.nr_entries)
-				s.last_key = n.key(s.nr_entries - 1);
+			uint32_t nr = n.nr_entries();
+			entries[i] = static_cast<uint8_t>(nr);
 			any_unshared |= !l.shared;
-			for (uint32_t e = 0; e < s.nr_entries; ++e) {
+			for (uint32_t e = 0; e < nr; ++e) {
 				uint64_t data = thin::block_time::unpack(n.value64(e)).block;
 				if (data >= nr_data_blocks)
 					throw error(cat(dev.path(), ": mapping tree of device ", devices[l.device].id, ": leaf ",
@@ -54,10 +46,10 @@ std::vector<device_usage> count_device_usage(const io::block_device& dev, std::s
 		batch.apply_all();
 	}
 
-	// Pass 2: an unshared leaf's entries whose block counts 1 are its
+	// Pass 2: an unshared leaf's entries whose block is used once are its
 	// device's exclusive blocks.
 	if (any_unshared) {
-		pdata::ref_count_lookup lookup(counts,
+		pdata::ref_count_lookup lookup(uses,
 		                               [&](uint32_t count, uint64_t device) { usage[device].exclusive += count == 1; });
 		forest.read_leaves([&](size_t i) { return !forest.leaf_at(i).shared; },
 		                   [&](size_t i, const pdata::node_view& n) {
@@ -68,14 +60,35 @@ std::vector<device_usage> count_device_usage(const io::block_device& dev, std::s
 		lookup.answer_all();
 	}
 
-	for (size_t d = 0; d < devices.size(); ++d) {
-		auto& u = usage[d];
+	// Mappings per device, and the last leaf holding any: its last key is
+	// the device's highest mapped block (those few leaves are read again).
+	constexpr size_t no_leaf = SIZE_MAX;
+	std::vector<size_t> last_leaf(devices.size(), no_leaf);
+	for (size_t d = 0; d < devices.size(); ++d)
 		forest.device_leaves(d, [&](size_t i) {
-			u.mapped += summary[i].nr_entries;
-			if (summary[i].nr_entries)
-				u.highest = summary[i].last_key;
+			usage[d].mapped += entries[i];
+			if (entries[i])
+				last_leaf[d] = i;
 		});
-	}
+	std::vector<size_t> wanted;
+	for (size_t i : last_leaf)
+		if (i != no_leaf)
+			wanted.push_back(i);
+	std::sort(wanted.begin(), wanted.end());
+	wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+	std::vector<uint64_t> last_key(wanted.size());
+	forest.read_leaves([&](size_t i) { return std::binary_search(wanted.begin(), wanted.end(), i); },
+	                   [&](size_t i, const pdata::node_view& n) {
+		                   size_t w = static_cast<size_t>(std::lower_bound(wanted.begin(), wanted.end(), i) -
+		                                                  wanted.begin());
+		                   last_key[w] = n.key(n.nr_entries() - 1);
+	                   });
+	for (size_t d = 0; d < devices.size(); ++d)
+		if (last_leaf[d] != no_leaf) {
+			size_t w = static_cast<size_t>(std::lower_bound(wanted.begin(), wanted.end(), last_leaf[d]) -
+			                               wanted.begin());
+			usage[d].highest = last_key[w];
+		}
 	return usage;
 }
 

@@ -1,8 +1,10 @@
 // How much of each device's data no other device maps (thin_ls's exclusive
 // and shared columns) and its highest mapped block. Each distinct mapping
 // leaf is read once however many snapshots share it, twice if unshared:
-// once to count each data block's references (in batches per chunk of the
-// counts), once to ask which of its blocks count one.
+// once to tally each data block's uses (never, once, more: two bits a
+// block, in batches per chunk), once to ask which of its blocks are used
+// once. Each device's last leaf holding mappings is read a third time for
+// its highest key.
 // A block is exclusive to a device when it is mapped exactly once in the
 // whole pool, as 0.9.0 counts it (a block a device maps twice is shared).
 #pragma once

@@ -187,7 +187,7 @@ void reference_walk::read_slice(const pod_vector<node_ref>& level, const std::ve
 		}
 	};
 
-	io::read_ahead reader(dev_, batches, validate);
+	io::read_ahead reader(dev_, batches, validate, read_buffers_);
 	static const std::string sound;
 	for (size_t k = 0; k < nr_batches; ++k) {
 		const uint8_t* data = reader.next();

@@ -19,6 +19,7 @@
 #include "base/progress.h"
 #include "io/aligned_buffer.h"
 #include "io/block_device.h"
+#include "io/read_ahead.h"
 #include "ops/check_findings.h"
 #include "pdata/btree_node.h"
 #include "pdata/key_range.h"
@@ -177,7 +178,8 @@ private:
 	std::vector<pdata::index_entry> data_bitmaps_;
 	std::vector<ordered_leaf> ref_leaves_[2];
 
-	io::aligned_buffer buffer_;  // for re-reading shared nodes
+	io::read_ahead_buffers read_buffers_;  // kept from slice to slice
+	io::aligned_buffer buffer_;            // for re-reading shared nodes
 	uint64_t blocks_read_ = 0;
 };
 

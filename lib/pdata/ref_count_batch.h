@@ -1,11 +1,11 @@
-// Increments to a ref_counter gathered per chunk of the counted range and
-// applied a chunk at a time. A walk over mapping leaves increments data
-// blocks in no useful order: applied at once, nearly every increment misses
-// the cache and the TLB (two thirds of thin_check's time on 4 GiB of
-// metadata went there). Gathered, each chunk's counts are touched together,
-// about eight increments per cache line. Buffers take a quarter of the
-// narrow counts' size, and only for chunks in use. The counter holds every
-// increment once apply_all() has run.
+// Increments to a count per block (ref_counter, use_tally) gathered per
+// chunk of the counted range and applied a chunk at a time. A walk over
+// mapping leaves increments data blocks in no useful order: applied at
+// once, nearly every increment misses the cache and the TLB (two thirds of
+// thin_check's time on 4 GiB of metadata went there). Gathered, each
+// chunk's counts are touched together, several increments per cache line.
+// Buffers hold Capacity 16-bit offsets, and only for chunks in use. The
+// counts hold every increment once apply_all() has run.
 #pragma once
 
 #include <cstdint>
@@ -15,9 +15,12 @@
 
 namespace thinmeta::pdata {
 
-class ref_count_batch {
+// Counts: size(), inc_chunk(chunk, span<const uint16_t>), chunks of
+// ref_counter::chunk_size blocks.
+template <typename Counts, uint32_t Capacity = 4096>
+class increment_batch {
 public:
-	explicit ref_count_batch(ref_counter& counts) : counts_(counts), pending_(counts.size()) {}
+	explicit increment_batch(Counts& counts) : counts_(counts), pending_(counts.size()) {}
 
 	// b < counts.size().
 	void inc(uint64_t b)
@@ -32,13 +35,16 @@ public:
 			counts_.inc_chunk(chunk, pending_.take(chunk));
 	}
 
-	static constexpr uint32_t chunk_capacity = 4096;  // increments held per chunk
+	static constexpr uint32_t chunk_capacity = Capacity;  // increments held per chunk
 
 private:
+	static_assert(Counts::chunk_bits == ref_counter::chunk_bits, "counts are kept in ref_counter's chunks");
 	static_assert(ref_counter::chunk_bits <= 16, "a chunk offset fits 16 bits");
 
-	ref_counter& counts_;
-	chunk_buffers<uint16_t, chunk_capacity> pending_;
+	Counts& counts_;
+	chunk_buffers<uint16_t, Capacity> pending_;
 };
+
+using ref_count_batch = increment_batch<ref_counter>;
 
 }

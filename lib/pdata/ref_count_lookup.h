@@ -1,7 +1,7 @@
-// Lookups of a ref_counter's counts for blocks arriving in no useful order,
-// gathered per chunk and answered a chunk at a time, so the counts are read
-// while they are in the cache (one at a time, nearly every lookup missed
-// it). Each lookup carries a tag of up to 48 bits (which device asked, and
+// Lookups of a count per block (ref_counter, use_tally) for blocks arriving
+// in no useful order, gathered per chunk and answered a chunk at a time, so
+// the counts are read while they are in the cache (one at a time, nearly
+// every lookup missed it). Each lookup carries a tag of up to 48 bits (which device asked, and
 // what with); answer(count, tag) is called for each, in no particular order,
 // at the latest by answer_all().
 #pragma once
@@ -14,12 +14,13 @@
 
 namespace thinmeta::pdata {
 
-template <typename Answer>
+// Counts: size(), get(b), chunks of ref_counter::chunk_size blocks.
+template <typename Counts, typename Answer>
 class ref_count_lookup {
 public:
 	static constexpr unsigned tag_bits = 48;
 
-	ref_count_lookup(const ref_counter& counts, Answer answer)
+	ref_count_lookup(const Counts& counts, Answer answer)
 	    : counts_(counts), answer_(std::move(answer)), pending_(counts.size())
 	{
 	}
@@ -38,6 +39,7 @@ public:
 	}
 
 private:
+	static_assert(Counts::chunk_bits == ref_counter::chunk_bits, "counts are kept in ref_counter's chunks");
 	static_assert(ref_counter::chunk_bits <= 16, "a chunk offset fits 16 bits");
 
 	void answer(uint64_t chunk)
@@ -47,7 +49,7 @@ private:
 			answer_(counts_.get(base + (q & 0xFFFF)), q >> 16);
 	}
 
-	const ref_counter& counts_;
+	const Counts& counts_;
 	Answer answer_;
 	chunk_buffers<uint64_t, 1024> pending_;
 };

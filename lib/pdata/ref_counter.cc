@@ -70,6 +70,12 @@ void ref_counter::inc_chunk(uint64_t chunk_index, std::span<const uint16_t> offs
 	size_t i = 0;
 	if (c.counts && !c.wide) {
 		uint8_t* counts = c.counts.get();
+		// A full batch touches most of the chunk's 32 KiB in no order: ask
+		// for all of it up front, in order, rather than miss line by line
+		// (thin_check at 4 GiB: 2.7 -> 2.4 s).
+		if (offsets.size() >= 1024)
+			for (uint64_t k = 0; k < chunk_size / 2; k += 64)
+				__builtin_prefetch(counts + k, 1);
 		for (; i < offsets.size(); ++i) {
 			uint8_t& byte = counts[offsets[i] >> 1];
 			unsigned shift = (offsets[i] & 1) * 4;
