@@ -372,7 +372,7 @@ void write_rmap(const rmap_options& options, std::ostream& out)
 	rmap_lister lister(regions, devices, forest, md.device());
 	uint64_t budget = options.runs_per_window
 	                      ? options.runs_per_window
-	                      : std::clamp<uint64_t>(md.device().nr_blocks() * 24, uint64_t(2) << 20, uint64_t(16) << 20);
+	                      : std::clamp<uint64_t>(md.device().nr_blocks() * 24, uint64_t(1) << 20, uint64_t(16) << 20);
 	hit_histogram histogram;
 	if (lister.survey(budget, histogram)) {
 		lister.list({0, UINT64_MAX}, false, lister.surveyed_runs(), out);
