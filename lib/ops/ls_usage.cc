@@ -1,6 +1,6 @@
 #include "ops/ls_usage.h"
 
-#include <algorithm>
+#include <unordered_map>
 
 #include "base/error.h"
 #include "base/text.h"
@@ -64,31 +64,21 @@ std::vector<device_usage> count_device_usage(const io::block_device& dev, std::s
 	// the device's highest mapped block (those few leaves are read again).
 	constexpr size_t no_leaf = SIZE_MAX;
 	std::vector<size_t> last_leaf(devices.size(), no_leaf);
-	for (size_t d = 0; d < devices.size(); ++d)
+	std::unordered_map<size_t, uint64_t> last_key;  // by leaf
+	for (size_t d = 0; d < devices.size(); ++d) {
 		forest.device_leaves(d, [&](size_t i) {
 			usage[d].mapped += entries[i];
 			if (entries[i])
 				last_leaf[d] = i;
 		});
-	std::vector<size_t> wanted;
-	for (size_t i : last_leaf)
-		if (i != no_leaf)
-			wanted.push_back(i);
-	std::sort(wanted.begin(), wanted.end());
-	wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-	std::vector<uint64_t> last_key(wanted.size());
-	forest.read_leaves([&](size_t i) { return std::binary_search(wanted.begin(), wanted.end(), i); },
-	                   [&](size_t i, const pdata::node_view& n) {
-		                   size_t w = static_cast<size_t>(std::lower_bound(wanted.begin(), wanted.end(), i) -
-		                                                  wanted.begin());
-		                   last_key[w] = n.key(n.nr_entries() - 1);
-	                   });
+		if (last_leaf[d] != no_leaf)
+			last_key[last_leaf[d]] = 0;
+	}
+	forest.read_leaves([&](size_t i) { return last_key.count(i) > 0; },
+	                   [&](size_t i, const pdata::node_view& n) { last_key[i] = n.key(n.nr_entries() - 1); });
 	for (size_t d = 0; d < devices.size(); ++d)
-		if (last_leaf[d] != no_leaf) {
-			size_t w = static_cast<size_t>(std::lower_bound(wanted.begin(), wanted.end(), last_leaf[d]) -
-			                               wanted.begin());
-			usage[d].highest = last_key[w];
-		}
+		if (last_leaf[d] != no_leaf)
+			usage[d].highest = last_key[last_leaf[d]];
 	return usage;
 }
 

@@ -1,9 +1,9 @@
 // Lookups of a count per block (ref_counter, use_tally) for blocks arriving
 // in no useful order, gathered per chunk and answered a chunk at a time, so
 // the counts are read while they are in the cache (one at a time, nearly
-// every lookup missed it). Each lookup carries a tag of up to 48 bits (which device asked, and
-// what with); answer(count, tag) is called for each, in no particular order,
-// at the latest by answer_all().
+// every lookup missed it). Each lookup carries a tag of up to 48 bits (which
+// device asked, and what with); answer(count, tag) is called for each, in no
+// particular order, at the latest by answer_all().
 #pragma once
 
 #include <cstdint>

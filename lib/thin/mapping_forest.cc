@@ -48,7 +48,7 @@ mapping_forest::mapping_forest(const io::block_device& dev, std::span<const thin
 		block_address root = devices[d].mapping_root;
 		node_ref r;
 		if (root < dev.nr_blocks() && seen_[root]) {
-			r = {(seen_[root] & ~leaf_bit) - 1, (seen_[root] & leaf_bit) != 0};
+			r = ref_of(seen_[root]);
 		} else {
 			uint32_t height = tree_height(root, d);
 			r = find_or_add(root, height, pdata::key_range{}, d);
@@ -86,7 +86,7 @@ mapping_forest::node_ref mapping_forest::find_or_add(block_address b, uint32_t h
 	if (b >= leaf_bit)
 		damaged(device, b, keys, cat("block ", b, " is past the 2^31 blocks (8 TiB) of metadata this tool reads"));
 	if (uint32_t known = seen_[b]) {
-		node_ref r{(known & ~leaf_bit) - 1, (known & leaf_bit) != 0};
+		node_ref r = ref_of(known);
 		if (r.leaf != (height == 0) || (!r.leaf && nodes_[r.index].height != height))
 			damaged(device, b, keys, "the block is reached at two different depths: the trees are damaged");
 		return r;

@@ -81,6 +81,8 @@ private:
 		uint32_t index = 0;
 		bool leaf = false;
 	};
+	// A non-zero entry of seen_.
+	static node_ref ref_of(uint32_t seen) { return {(seen & ~leaf_bit) - 1, (seen & leaf_bit) != 0}; }
 	static pdata::key_range keys_of(uint64_t begin, uint64_t end, bool has_end)
 	{
 		return {begin, has_end ? std::optional<uint64_t>(end) : std::nullopt};
