@@ -1,13 +1,16 @@
 #include "io/block_device.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 #include "base/error.h"
 #include "base/text.h"
@@ -18,6 +21,30 @@ namespace {
 
 // Large requests are cut so a single pread never asks for more than this.
 constexpr uint64_t max_request_bytes = 8u << 20;
+
+// A block device is read with O_DIRECT: a request costs its latency, tens
+// of microseconds on an SSD or through a virtual disk, about the transfer
+// of 64 KiB; so gaps of up to 16 blocks are read rather than skipped, and
+// up to 32 requests are in flight at once (a level of a tree whose nodes
+// lie far apart waits one latency, not one per node). A regular file is
+// read from the page cache, where a request costs barely more than copying
+// a gap would: thin_check timed the same with gaps of 0 to 8 blocks.
+constexpr read_policy device_read_policy{16, 32};
+constexpr read_policy file_read_policy{0, 1};
+
+// After a read of `bytes` into `iov`: the index of the first vector not
+// yet full, that vector trimmed to what it still lacks.
+size_t skip_filled(std::span<iovec> iov, size_t bytes)
+{
+	size_t k = 0;
+	while (k < iov.size() && bytes >= iov[k].iov_len)
+		bytes -= iov[k++].iov_len;
+	if (bytes) {
+		iov[k].iov_base = static_cast<uint8_t*>(iov[k].iov_base) + bytes;
+		iov[k].iov_len -= bytes;
+	}
+	return k;
+}
 
 [[noreturn]] void fail_open(const std::string& path, int err)
 {
@@ -33,11 +60,13 @@ block_device::block_device(std::string path, int fd, access mode, uint64_t size_
     : path_(std::move(path)), fd_(fd), mode_(mode), size_bytes_(size_bytes), nr_blocks_(size_bytes / block_size),
       is_block_device_(is_block_device)
 {
+	set_read_policy(is_block_device ? device_read_policy : file_read_policy);
 }
 
 block_device::block_device(block_device&& other) noexcept
     : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)), mode_(other.mode_),
-      size_bytes_(other.size_bytes_), nr_blocks_(other.nr_blocks_), is_block_device_(other.is_block_device_)
+      size_bytes_(other.size_bytes_), nr_blocks_(other.nr_blocks_), is_block_device_(other.is_block_device_),
+      policy_(other.policy_), gap_sink_(std::move(other.gap_sink_)), async_(std::move(other.async_))
 {
 }
 
@@ -52,6 +81,9 @@ block_device& block_device::operator=(block_device&& other) noexcept
 		size_bytes_ = other.size_bytes_;
 		nr_blocks_ = other.nr_blocks_;
 		is_block_device_ = other.is_block_device_;
+		policy_ = other.policy_;
+		gap_sink_ = std::move(other.gap_sink_);
+		async_ = std::move(other.async_);
 	}
 	return *this;
 }
@@ -116,19 +148,26 @@ void block_device::check_in_range(block_address b, const char* what) const
 void block_device::read_bytes(uint64_t offset, uint64_t len, uint8_t* out) const
 {
 	while (len) {
-		size_t chunk = static_cast<size_t>(std::min(len, max_request_bytes));
-		ssize_t n = ::pread(fd_, out, chunk, static_cast<off_t>(offset));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			throw io_error(cat(path_, ": read of block ", offset / block_size, " failed"), errno);
+		uint64_t chunk = std::min(len, max_request_bytes);
+		iovec one{out, static_cast<size_t>(chunk)};
+		read_vector({&one, 1}, offset);
+		offset += chunk;
+		out += chunk;
+		len -= chunk;
+	}
+}
+
+void block_device::set_read_policy(const read_policy& policy)
+{
+	policy_ = policy;
+	gap_sink_ = aligned_buffer(policy.max_gap_blocks);
+	async_.reset();
+	if (policy.in_flight > 1) {
+		try {
+			async_ = std::make_unique<async_reads>(policy.in_flight);
+		} catch (const io_error&) {
+			// No asynchronous I/O here: one request at a time still works.
 		}
-		if (n == 0)
-			throw error(cat(path_, ": unexpected end of file at block ", offset / block_size,
-			                " (the file is truncated?)"));
-		offset += static_cast<uint64_t>(n);
-		out += n;
-		len -= static_cast<uint64_t>(n);
 	}
 }
 
@@ -142,14 +181,75 @@ void block_device::read_range(block_address first, uint64_t count, uint8_t* out)
 
 void block_device::read_blocks(std::span<const block_address> blocks, uint8_t* out) const
 {
+	// A span of the device from blocks[i] on is one request: each wanted
+	// block into its slot of `out`, each short gap between wanted blocks
+	// into gap_sink_ (read, never looked at). A block that repeats or goes
+	// back starts a new span.
+	std::vector<iovec> iov;
+	iov.reserve(std::min<size_t>(blocks.size() * 2, 4096));
+	std::vector<vector_read> spans;
+	std::vector<size_t> first_iov;
 	size_t i = 0;
 	while (i < blocks.size()) {
-		size_t j = i + 1;
-		while (j < blocks.size() && blocks[j] == blocks[j - 1] + 1)
-			++j;
-		check_in_range(blocks[i]);
-		read_range(blocks[i], j - i, out + i * block_size);
+		block_address first = blocks[i];
+		block_address next = first;  // the block after the span so far
+		first_iov.push_back(iov.size());
+		spans.push_back({first * block_size, {}, 0});
+		size_t j = i;
+		for (; j < blocks.size(); ++j) {
+			block_address b = blocks[j];
+			check_in_range(b);
+			if (b < next || b - next > policy_.max_gap_blocks ||
+			    (b + 1 - first) * block_size > max_request_bytes || iov.size() - first_iov.back() + 2 > max_iovecs)
+				break;
+			if (b > next)
+				iov.push_back({gap_sink_.data(), (b - next) * block_size});
+			// Slots of consecutive blocks are consecutive: one vector.
+			if (j > i && b == next)
+				iov.back().iov_len += block_size;
+			else
+				iov.push_back({out + j * block_size, block_size});
+			next = b + 1;
+		}
 		i = j;
+	}
+	first_iov.push_back(iov.size());
+	for (size_t s = 0; s < spans.size(); ++s)
+		spans[s].iov = std::span(iov).subspan(first_iov[s], first_iov[s + 1] - first_iov[s]);
+
+	if (!async_ || spans.size() < 2) {
+		for (auto& span : spans)
+			read_vector(span.iov, span.offset);
+		return;
+	}
+	async_->run(fd_, spans);
+	for (auto& span : spans) {
+		if (span.result < 0)
+			throw io_error(cat(path_, ": read of block ", span.offset / block_size, " failed"),
+			               static_cast<int>(-span.result));
+		// A short read: the rest one request at a time.
+		size_t k = skip_filled(span.iov, static_cast<size_t>(span.result));
+		if (k < span.iov.size())
+			read_vector(span.iov.subspan(k), span.offset + static_cast<uint64_t>(span.result));
+	}
+}
+
+void block_device::read_vector(std::span<iovec> iov, uint64_t offset) const
+{
+	size_t k = 0;
+	while (k < iov.size()) {
+		int count = static_cast<int>(iov.size() - k);
+		ssize_t n = ::preadv(fd_, iov.data() + k, count, static_cast<off_t>(offset));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			throw io_error(cat(path_, ": read of block ", offset / block_size, " failed"), errno);
+		}
+		if (n == 0)
+			throw error(cat(path_, ": unexpected end of file at block ", offset / block_size,
+			                " (the file is truncated?)"));
+		offset += static_cast<uint64_t>(n);
+		k += skip_filled(iov.subspan(k), static_cast<size_t>(n));
 	}
 }
 

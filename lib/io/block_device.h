@@ -4,15 +4,27 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
+#include <sys/uio.h>
+
+#include "io/aligned_buffer.h"
+#include "io/async_reads.h"
 #include "io/block.h"
 #include "io/block_store.h"
 
 namespace thinmeta::io {
 
 enum class access { read_only, read_write };
+
+struct read_policy {
+	// Unwanted blocks read between two wanted ones to fetch both at once.
+	uint64_t max_gap_blocks = 0;
+	// Requests in flight at once; 1 (or 0): one after another.
+	unsigned in_flight = 1;
+};
 
 // exclusive: a block device is opened with O_EXCL, so one the kernel is using
 // (an active pool's metadata) is refused. shared: no O_EXCL, for reading a
@@ -39,9 +51,13 @@ public:
 	int fd() const { return fd_; }
 
 	// Reads `blocks` (ascending, or at least mostly) into consecutive 4 KiB
-	// slots of `out`; runs of consecutive numbers become one read. `out` must
-	// be block-aligned (see aligned_buffer).
+	// slots of `out`; blocks close together on the device (runs, and short
+	// gaps between them) come in one request. `out` must be block-aligned
+	// (see aligned_buffer).
 	void read_blocks(std::span<const block_address> blocks, uint8_t* out) const;
+	// How read_blocks turns blocks into requests; set for the kind of device
+	// when opened (see block_device.cc), changed for tuning and tests.
+	void set_read_policy(const read_policy& policy);
 	// Reads blocks [first, first + count) into out.
 	void read_range(block_address first, uint64_t count, uint8_t* out) const override;
 	void read_block(block_address b, uint8_t* out) const { read_range(b, 1, out); }
@@ -57,6 +73,11 @@ public:
 private:
 	block_device(std::string path, int fd, access mode, uint64_t size_bytes, bool is_block_device);
 	void read_bytes(uint64_t offset, uint64_t len, uint8_t* out) const;
+	// One request for the vectors, repeated until all are filled.
+	void read_vector(std::span<iovec> iov, uint64_t offset) const;
+
+	// Vectors in one request: IOV_MAX on Linux.
+	static constexpr size_t max_iovecs = 1024;
 
 	std::string path_;
 	int fd_ = -1;
@@ -64,6 +85,13 @@ private:
 	uint64_t size_bytes_ = 0;
 	uint64_t nr_blocks_ = 0;
 	bool is_block_device_ = false;
+	read_policy policy_;
+	// Where read_blocks reads the gaps it spans. Nothing reads it back, so
+	// threads reading at once may all write to it.
+	mutable aligned_buffer gap_sink_;
+	// Present when policy_ has several requests in flight and the kernel
+	// allows it.
+	std::unique_ptr<async_reads> async_;
 };
 
 }

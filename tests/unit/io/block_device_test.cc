@@ -52,6 +52,61 @@ TEST_CASE("read_blocks gathers scattered blocks into consecutive slots", "[block
 	}
 }
 
+TEST_CASE("read_blocks reads across short gaps into the right slots, one request or many at a time",
+          "[block_device]")
+{
+	// Each block holds its number in its first and last 8 bytes.
+	constexpr uint64_t nr = 6000;
+	std::vector<uint8_t> bytes(nr * block_size);
+	for (uint64_t b = 0; b < nr; ++b) {
+		std::memcpy(bytes.data() + b * block_size, &b, 8);
+		std::memcpy(bytes.data() + (b + 1) * block_size - 8, &b, 8);
+	}
+	test::temp_dir dir;
+	auto dev = block_device::open(dir.write("img", bytes), io::access::read_only);
+	unsigned in_flight = GENERATE(1u, 8u);
+	INFO("requests in flight: " << in_flight);
+	dev.set_read_policy({4, in_flight});
+
+	std::vector<block_address> wanted;
+	SECTION("gaps within and beyond the limit, repeats, going back")
+	{
+		wanted = {0, 1, 5, 6, 9, 14, 19, 19, 3, 4, 100, 105, 5999};
+	}
+	SECTION("more pieces than one request holds")
+	{
+		for (block_address b = 10; b < 5000; b += 2)
+			wanted.push_back(b);
+	}
+	SECTION("a run longer than one request's bytes")
+	{
+		for (block_address b = 1; b < nr; ++b)
+			if (b % 1000)
+				wanted.push_back(b);
+	}
+	io::aligned_buffer buf(wanted.size());
+	dev.read_blocks(wanted, buf.data());
+	for (size_t i = 0; i < wanted.size(); ++i) {
+		uint64_t first, last;
+		std::memcpy(&first, buf.block(i), 8);
+		std::memcpy(&last, buf.block(i) + block_size - 8, 8);
+		INFO("slot " << i);
+		REQUIRE(first == wanted[i]);
+		REQUIRE(last == wanted[i]);
+	}
+}
+
+TEST_CASE("read_blocks refuses a block past the end, even within a gap's reach", "[block_device]")
+{
+	test::temp_dir dir;
+	auto dev = block_device::open(dir.write("img", numbered_blocks(4)), io::access::read_only);
+	dev.set_read_policy({16, 8});
+	std::vector<block_address> wanted{1, 2, 6};
+	io::aligned_buffer buf(wanted.size());
+	REQUIRE_THROWS_WITH(dev.read_blocks(wanted, buf.data()),
+	                    Catch::Contains("block 6 is past the end of the metadata (4 blocks)"));
+}
+
 TEST_CASE("reading past the end names the block and the size", "[block_device]")
 {
 	test::temp_dir dir;
