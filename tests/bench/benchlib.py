@@ -9,7 +9,9 @@ at least the interpreter's size. /usr/bin/time is small, so the figures
 start from about 1 MiB.
 """
 
+import contextlib
 import hashlib
+import mmap
 import os
 import resource
 import signal
@@ -99,6 +101,75 @@ def read_floor(path, runs=3):
 def warm(path):
     """Reads a file once so both tools start from the same page cache."""
     read_floor(path, runs=1)
+
+
+def evict(path):
+    """Drops a file's pages from the page cache (a regular file's clean
+    pages: no privilege needed), so that the next read comes from the disk,
+    as on a pool's first activation after boot. Returns whether the cache
+    is known to hold none of it afterwards (util-linux's fincore says)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    try:
+        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+                             capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return False
+    return out == ["0"]
+
+
+@contextlib.contextmanager
+def loop_device(path):
+    """The file as a read-only loop device that reads it with O_DIRECT
+    (--direct-io=on), so every read of the device reaches the disk, as
+    reads of a pool's metadata device do; None without root or loop
+    devices."""
+    if os.geteuid() != 0 or not Path("/dev/loop-control").exists():
+        yield None
+        return
+    try:
+        dev = subprocess.run(["losetup", "--find", "--show", "--read-only", "--direct-io=on", str(path)],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        yield None
+        return
+    try:
+        yield Path(dev)
+    finally:
+        subprocess.run(["losetup", "--detach", dev], check=False)
+
+
+def direct_read_floor(path, runs=3):
+    """The time to read a whole block device once in 1 MiB O_DIRECT requests."""
+    best = None
+    buf = mmap.mmap(-1, 1 << 20)  # page-aligned, as O_DIRECT needs
+    for _ in range(runs):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+        try:
+            start, offset = time.perf_counter(), 0
+            while n := os.preadv(fd, [buf], offset):
+                offset += n
+            t = time.perf_counter() - start
+        finally:
+            os.close(fd)
+        best = t if best is None else min(best, t)
+    return best
+
+
+def cold_read_floor(path, runs=3):
+    """The time to read the whole file once in 1 MiB requests from the disk
+    (evicted from the page cache before each run); None when eviction
+    cannot be confirmed."""
+    best = None
+    for _ in range(runs):
+        if not evict(path):
+            return None
+        t = read_floor(path, runs=1)
+        best = t if best is None else min(best, t)
+    return best
 
 
 class Comparison:
