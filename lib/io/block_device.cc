@@ -1,7 +1,6 @@
 #include "io/block_device.h"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <fcntl.h>
 #include <linux/fs.h>
