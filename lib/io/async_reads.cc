@@ -1,5 +1,6 @@
 #include "io/async_reads.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <linux/aio_abi.h>
 #include <sys/syscall.h>
@@ -50,49 +51,34 @@ async_reads::~async_reads()
 void async_reads::run(int fd, std::span<vector_read> reads)
 {
 	std::lock_guard hold(turn_);
-	std::vector<iocb> blocks(depth_);
-	std::vector<iocb*> queue;
+	// The kernel copies a control block when it is submitted; one each, in
+	// the order of the reads, submitted as room in the queue allows.
+	std::vector<iocb> blocks(reads.size());
+	std::vector<iocb*> queue(reads.size());
+	for (size_t r = 0; r < reads.size(); ++r) {
+		iocb& cb = blocks[r];
+		cb.aio_data = r;
+		cb.aio_lio_opcode = IOCB_CMD_PREADV;
+		cb.aio_fildes = static_cast<uint32_t>(fd);
+		cb.aio_buf = reinterpret_cast<uintptr_t>(reads[r].iov.data());
+		cb.aio_nbytes = reads[r].iov.size();
+		cb.aio_offset = static_cast<int64_t>(reads[r].offset);
+		queue[r] = &cb;
+	}
 	std::vector<io_event> events(depth_);
-	std::vector<unsigned> free_slots(depth_);
-	for (unsigned s = 0; s < depth_; ++s)
-		free_slots[s] = depth_ - 1 - s;
-
-	size_t next = 0;      // the first read not yet queued
-	size_t in_flight = 0;
-	while (next < reads.size() || in_flight) {
-		// Queue reads while there are free control blocks, then submit.
-		queue.clear();
-		while (next < reads.size() && !free_slots.empty()) {
-			unsigned slot = free_slots.back();
-			free_slots.pop_back();
-			iocb& cb = blocks[slot] = {};
-			cb.aio_data = next;
-			cb.aio_lio_opcode = IOCB_CMD_PREADV;
-			cb.aio_fildes = static_cast<uint32_t>(fd);
-			cb.aio_buf = reinterpret_cast<uintptr_t>(reads[next].iov.data());
-			cb.aio_nbytes = reads[next].iov.size();
-			cb.aio_offset = static_cast<int64_t>(reads[next].offset);
-			queue.push_back(&cb);
-			++next;
-		}
-		size_t submitted = 0;
-		while (submitted < queue.size()) {
-			long n = io_submit(context_, static_cast<long>(queue.size() - submitted), queue.data() + submitted);
-			if (n < 0) {
-				if (errno == EINTR || (errno == EAGAIN && (in_flight || submitted)))
-					break;  // reap completions first, then submit the rest
+	size_t submitted = 0;
+	size_t done = 0;
+	while (done < reads.size()) {
+		size_t room = std::min<size_t>(depth_ - (submitted - done), reads.size() - submitted);
+		if (room) {
+			long n = io_submit(context_, static_cast<long>(room), queue.data() + submitted);
+			if (n >= 0)
+				submitted += static_cast<size_t>(n);
+			else if (errno != EINTR && !(errno == EAGAIN && submitted > done))
 				throw io_error("cannot submit reads", errno);
-			}
-			submitted += static_cast<size_t>(n);
-			in_flight += static_cast<size_t>(n);
+			// else: reap completions first, then submit the rest
 		}
-		// Return the control blocks of unsubmitted reads, and their reads.
-		for (size_t q = queue.size(); q > submitted; --q) {
-			free_slots.push_back(static_cast<unsigned>(queue[q - 1] - blocks.data()));
-			--next;
-		}
-
-		if (!in_flight)
+		if (submitted == done)
 			continue;
 		long got = io_getevents(context_, 1, static_cast<long>(events.size()), events.data());
 		if (got < 0) {
@@ -100,13 +86,9 @@ void async_reads::run(int fd, std::span<vector_read> reads)
 				continue;
 			throw io_error("cannot collect reads", errno);
 		}
-		for (long e = 0; e < got; ++e) {
-			const io_event& ev = events[static_cast<size_t>(e)];
-			reads[ev.data].result = ev.res;
-			const auto* cb = reinterpret_cast<const iocb*>(static_cast<uintptr_t>(ev.obj));
-			free_slots.push_back(static_cast<unsigned>(cb - blocks.data()));
-			--in_flight;
-		}
+		for (long e = 0; e < got; ++e)
+			reads[events[static_cast<size_t>(e)].data].result = events[static_cast<size_t>(e)].res;
+		done += static_cast<size_t>(got);
 	}
 }
 

@@ -185,21 +185,19 @@ void block_device::read_blocks(std::span<const block_address> blocks, uint8_t* o
 	// into gap_sink_ (read, never looked at). A block that repeats or goes
 	// back starts a new span.
 	std::vector<iovec> iov;
-	iov.reserve(std::min<size_t>(blocks.size() * 2, 4096));
+	iov.reserve(2 * blocks.size());  // a gap and a slot per block at most: never moves
 	std::vector<vector_read> spans;
-	std::vector<size_t> first_iov;
 	size_t i = 0;
 	while (i < blocks.size()) {
 		block_address first = blocks[i];
 		block_address next = first;  // the block after the span so far
-		first_iov.push_back(iov.size());
-		spans.push_back({first * block_size, {}, 0});
+		size_t first_iov = iov.size();
 		size_t j = i;
 		for (; j < blocks.size(); ++j) {
 			block_address b = blocks[j];
 			check_in_range(b);
 			if (b < next || b - next > policy_.max_gap_blocks ||
-			    (b + 1 - first) * block_size > max_request_bytes || iov.size() - first_iov.back() + 2 > max_iovecs)
+			    (b + 1 - first) * block_size > max_request_bytes || iov.size() - first_iov + 2 > max_iovecs)
 				break;
 			if (b > next)
 				iov.push_back({gap_sink_.data(), (b - next) * block_size});
@@ -210,11 +208,9 @@ void block_device::read_blocks(std::span<const block_address> blocks, uint8_t* o
 				iov.push_back({out + j * block_size, block_size});
 			next = b + 1;
 		}
+		spans.push_back({first * block_size, std::span(iov).subspan(first_iov), 0});
 		i = j;
 	}
-	first_iov.push_back(iov.size());
-	for (size_t s = 0; s < spans.size(); ++s)
-		spans[s].iov = std::span(iov).subspan(first_iov[s], first_iov[s + 1] - first_iov[s]);
 
 	if (!async_ || spans.size() < 2) {
 		for (auto& span : spans)

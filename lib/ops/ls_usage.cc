@@ -74,7 +74,7 @@ std::vector<device_usage> count_device_usage(const io::block_device& dev, std::s
 		if (last_leaf[d] != no_leaf)
 			last_key[last_leaf[d]] = 0;
 	}
-	forest.read_leaves([&](size_t i) { return last_key.count(i) > 0; },
+	forest.read_leaves([&](size_t i) { return last_key.contains(i); },
 	                   [&](size_t i, const pdata::node_view& n) { last_key[i] = n.key(n.nr_entries() - 1); });
 	for (size_t d = 0; d < devices.size(); ++d)
 		if (last_leaf[d] != no_leaf)

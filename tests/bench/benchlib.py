@@ -84,16 +84,20 @@ def digest(cmd):
     return h.hexdigest()
 
 
-def read_floor(path, runs=3):
-    """The time to read the whole file once in 1 MiB requests (warm cache)."""
+def read_floor(path, runs=3, direct=False):
+    """The time to read the whole file or device once in 1 MiB requests,
+    best of `runs`; `direct`: with O_DIRECT, around the page cache."""
     best = None
-    buf = bytearray(1 << 20)
+    buf = mmap.mmap(-1, 1 << 20)  # page-aligned, as O_DIRECT needs
     for _ in range(runs):
-        start = time.perf_counter()
-        with open(path, "rb", buffering=0) as f:
-            while f.readinto(buf):
-                pass
-        t = time.perf_counter() - start
+        fd = os.open(path, os.O_RDONLY | (os.O_DIRECT if direct else 0))
+        try:
+            start, offset = time.perf_counter(), 0
+            while n := os.preadv(fd, [buf], offset):
+                offset += n
+            t = time.perf_counter() - start
+        finally:
+            os.close(fd)
         best = t if best is None else min(best, t)
     return best
 
@@ -140,23 +144,6 @@ def loop_device(path):
         yield Path(dev)
     finally:
         subprocess.run(["losetup", "--detach", dev], check=False)
-
-
-def direct_read_floor(path, runs=3):
-    """The time to read a whole block device once in 1 MiB O_DIRECT requests."""
-    best = None
-    buf = mmap.mmap(-1, 1 << 20)  # page-aligned, as O_DIRECT needs
-    for _ in range(runs):
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
-        try:
-            start, offset = time.perf_counter(), 0
-            while n := os.preadv(fd, [buf], offset):
-                offset += n
-            t = time.perf_counter() - start
-        finally:
-            os.close(fd)
-        best = t if best is None else min(best, t)
-    return best
 
 
 def cold_read_floor(path, runs=3):
