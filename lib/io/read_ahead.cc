@@ -17,10 +17,13 @@ read_ahead::read_ahead(const block_device& dev, std::vector<std::span<const bloc
 	size_t largest = 1;
 	for (auto& b : batches_)
 		largest = std::max(largest, b.size());
-	buffers_[0].reserve(largest);
-	buffers_[1].reserve(largest);
-	if (!batches_.empty())
-		reader_ = std::thread([this] { run(); });
+	for (auto& buffer : buffers_)
+		buffer.reserve(largest);
+	if (batches_.empty())
+		return;
+	reader_ = std::thread([this] { read_batches(); });
+	if (prepare_)
+		preparer_ = std::thread([this] { prepare_batches(); });
 }
 
 read_ahead::~read_ahead()
@@ -32,34 +35,68 @@ read_ahead::~read_ahead()
 	changed_.notify_all();
 	if (reader_.joinable())
 		reader_.join();
+	if (preparer_.joinable())
+		preparer_.join();
 }
 
-void read_ahead::run()
+void read_ahead::fail(size_t batch, std::exception_ptr e)
 {
+	{
+		std::lock_guard lock(mutex_);
+		if (batch < failed_at_) {
+			failed_at_ = batch;
+			failure_ = e;
+		}
+	}
+	changed_.notify_all();
+}
+
+void read_ahead::read_batches()
+{
+	constexpr size_t nr_buffers = read_ahead_buffers::count;
 	for (size_t k = 0; k < batches_.size(); ++k) {
 		{
-			// Batch k reuses the buffer of batch k - 2, free once the
-			// consumer has moved past batch k - 2.
+			// Batch k reuses the buffer of batch k - nr_buffers, free once
+			// the consumer has moved past that batch.
 			std::unique_lock lock(mutex_);
-			changed_.wait(lock, [&] { return stop_ || consumed_ + 2 > k; });
-			if (stop_)
+			changed_.wait(lock, [&] { return stop_ || failure_ || consumed_ + nr_buffers > k; });
+			if (stop_ || failure_)
 				return;
 		}
 		try {
-			uint8_t* buf = buffers_[k % 2].data();
-			dev_.read_blocks(batches_[k], buf);
-			if (prepare_)
-				prepare_(k, buf, batches_[k].size());
+			dev_.read_blocks(batches_[k], buffers_[k % nr_buffers].data());
 		} catch (...) {
-			std::lock_guard lock(mutex_);
-			failure_ = std::current_exception();
-			filled_ = batches_.size();
-			changed_.notify_all();
+			fail(k, std::current_exception());
 			return;
 		}
 		{
 			std::lock_guard lock(mutex_);
-			filled_ = k + 1;
+			read_ = k + 1;
+			if (!prepare_)
+				prepared_ = k + 1;
+		}
+		changed_.notify_all();
+	}
+}
+
+void read_ahead::prepare_batches()
+{
+	for (size_t k = 0; k < batches_.size(); ++k) {
+		{
+			std::unique_lock lock(mutex_);
+			changed_.wait(lock, [&] { return stop_ || read_ > k || failed_at_ <= k; });
+			if (stop_ || read_ <= k)
+				return;
+		}
+		try {
+			prepare_(k, buffers_[k % read_ahead_buffers::count].data(), batches_[k].size());
+		} catch (...) {
+			fail(k, std::current_exception());
+			return;
+		}
+		{
+			std::lock_guard lock(mutex_);
+			prepared_ = k + 1;
 		}
 		changed_.notify_all();
 	}
@@ -72,10 +109,10 @@ const uint8_t* read_ahead::next()
 	consumed_ = handed_;
 	changed_.notify_all();
 	size_t k = handed_++;
-	changed_.wait(lock, [&] { return filled_ > k || failure_; });
-	if (failure_)
+	changed_.wait(lock, [&] { return prepared_ > k || failed_at_ <= k; });
+	if (prepared_ <= k)
 		std::rethrow_exception(failure_);
-	return buffers_[k % 2].data();
+	return buffers_[k % read_ahead_buffers::count].data();
 }
 
 }

@@ -1,8 +1,9 @@
-// Reads a known sequence of block batches on a background thread, one batch
-// ahead of the consumer, so that reading (and whatever per-batch work is
-// handed to the reader, such as checksums) overlaps with processing on the
-// other core. Two buffers are in play: the one the consumer holds and the
-// one being filled.
+// Reads a known sequence of block batches on a background thread, a few
+// batches ahead of the consumer, and hands each batch to a second thread for
+// whatever per-batch work the caller gives it (checksums, say) before the
+// consumer sees it. Reading never waits for that work, so a device is kept
+// busy while the batch before is prepared, and the preparing overlaps with
+// processing on the other core.
 #pragma once
 
 #include <condition_variable>
@@ -19,17 +20,20 @@
 
 namespace thinmeta::io {
 
-// The two buffers of a read_ahead. A caller reading a long sequence a slice
-// at a time keeps one pair for all its slices: buffers of a megabyte or more
-// made and freed per slice, between the small allocations of the work done
-// meanwhile, leave the heap in pieces that are not given back.
+// The buffers of a read_ahead: one the consumer holds, one being prepared
+// and one being read into. A caller reading a long sequence a
+// slice at a time keeps one set for all its slices: buffers of a megabyte or
+// more made and freed per slice, between the small allocations of the work
+// done meanwhile, leave the heap in pieces that are not given back.
 struct read_ahead_buffers {
-	aligned_buffer buffers[2];
+	static constexpr size_t count = 3;
+	aligned_buffer buffers[count];
 };
 
 class read_ahead {
 public:
-	// Runs on the reader thread once a batch is in memory.
+	// Runs on the preparing thread once a batch is in memory, batch after
+	// batch in order.
 	using prepare_fn = std::function<void(size_t batch, const uint8_t* blocks, size_t nr_blocks)>;
 
 	// `batches` must outlive this object; each lists the blocks of one batch
@@ -45,26 +49,34 @@ public:
 
 	size_t nr_batches() const { return batches_.size(); }
 	// Waits for the next batch and returns its blocks; the memory stays valid
-	// until the following call. Rethrows what the reader thread threw.
+	// until the following call. Rethrows what reading or preparing this
+	// batch threw.
 	const uint8_t* next();
 
 private:
-	void run();
+	void read_batches();
+	void prepare_batches();
+	// Records what went wrong with a batch; the consumer gets every batch
+	// before it, then the exception.
+	void fail(size_t batch, std::exception_ptr e);
 
 	const block_device& dev_;
 	std::vector<std::span<const block_address>> batches_;
 	prepare_fn prepare_;
 	read_ahead_buffers own_buffers_;
-	aligned_buffer (&buffers_)[2];
+	aligned_buffer (&buffers_)[read_ahead_buffers::count];
 
 	std::mutex mutex_;
 	std::condition_variable changed_;
-	size_t filled_ = 0;    // batches ready (or being consumed)
+	size_t read_ = 0;      // batches in memory
+	size_t prepared_ = 0;  // batches ready for the consumer
 	size_t handed_ = 0;    // batches handed to the consumer
 	size_t consumed_ = 0;  // batches the consumer has finished with
 	bool stop_ = false;
+	size_t failed_at_ = SIZE_MAX;  // the first batch that failed
 	std::exception_ptr failure_;
 	std::thread reader_;
+	std::thread preparer_;
 };
 
 }

@@ -205,8 +205,8 @@ void mapping_forest::read_leaves(const std::function<bool(size_t)>& want,
                                  const std::function<void(size_t, const pdata::node_view&)>& visit) const
 {
 	// A slice of leaves at a time, so no per-leaf list is kept beside the
-	// forest; within a slice a reader thread reads and checks each batch
-	// while this thread visits the one before.
+	// forest; within a slice read_ahead reads and checks each batch on
+	// other threads while this one visits the batch before.
 	std::vector<uint32_t> chosen;
 	std::vector<block_address> blocks;
 	io::read_ahead_buffers buffers;

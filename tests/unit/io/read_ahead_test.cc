@@ -1,0 +1,136 @@
+// read_ahead: batches arrive in order with the right blocks, each prepared
+// before the consumer sees it, with more batches than buffers; errors of
+// reading and of preparing reach the consumer; a consumer that stops early
+// does not hang.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "base/error.h"
+#include "io/block_device.h"
+#include "io/read_ahead.h"
+#include "support/temp_file.h"
+
+using namespace thinmeta;
+using thinmeta::io::block_device;
+using thinmeta::io::read_ahead;
+
+namespace {
+
+constexpr size_t nr_blocks = 64;
+
+// Block b holds b + 1 in every byte.
+std::string numbered_image(test::temp_dir& dir)
+{
+	std::vector<uint8_t> bytes(nr_blocks * block_size);
+	for (size_t b = 0; b < nr_blocks; ++b)
+		std::memset(bytes.data() + b * block_size, int(b + 1), block_size);
+	return dir.write("img", bytes);
+}
+
+// Batch k holds blocks 5k .. 5k + 4, backwards, so slots and blocks differ.
+std::vector<block_address> batch_blocks(size_t nr_batches)
+{
+	std::vector<block_address> blocks;
+	for (size_t k = 0; k < nr_batches; ++k)
+		for (size_t j = 0; j < 5; ++j)
+			blocks.push_back(5 * k + 4 - j);
+	return blocks;
+}
+
+std::vector<std::span<const block_address>> spans_of(const std::vector<block_address>& blocks)
+{
+	std::vector<std::span<const block_address>> batches;
+	for (size_t k = 0; k * 5 < blocks.size(); ++k)
+		batches.emplace_back(blocks.data() + 5 * k, 5);
+	return batches;
+}
+
+}
+
+TEST_CASE("read_ahead hands over every batch in order, each prepared first", "[read_ahead]")
+{
+	test::temp_dir dir;
+	auto dev = block_device::open(numbered_image(dir), io::access::read_only);
+	constexpr size_t nr_batches = 11;  // well past the number of buffers
+	auto blocks = batch_blocks(nr_batches);
+	auto batches = spans_of(blocks);
+
+	std::vector<uint8_t> first_byte_seen(nr_batches, 0);
+	std::atomic<size_t> prepared{0};
+	bool in_order = true;
+	read_ahead reader(dev, batches, [&](size_t k, const uint8_t* data, size_t n) {
+		in_order = in_order && k == prepared.load() && n == 5;
+		first_byte_seen[k] = data[0];
+		prepared = k + 1;
+	});
+	REQUIRE(reader.nr_batches() == nr_batches);
+	for (size_t k = 0; k < nr_batches; ++k) {
+		const uint8_t* data = reader.next();
+		INFO("batch " << k);
+		CHECK(prepared.load() > k);
+		CHECK(first_byte_seen[k] == 5 * k + 5);
+		for (size_t j = 0; j < 5; ++j) {
+			CHECK(data[j * block_size] == 5 * k + 4 - j + 1);
+			CHECK(data[j * block_size + block_size - 1] == 5 * k + 4 - j + 1);
+		}
+	}
+	CHECK(in_order);
+}
+
+TEST_CASE("read_ahead without preparation", "[read_ahead]")
+{
+	test::temp_dir dir;
+	auto dev = block_device::open(numbered_image(dir), io::access::read_only);
+	auto blocks = batch_blocks(9);
+	read_ahead reader(dev, spans_of(blocks));
+	for (size_t k = 0; k < 9; ++k)
+		CHECK(reader.next()[block_size] == 5 * k + 3 + 1);
+}
+
+TEST_CASE("read_ahead passes on a failed read after the batches before it", "[read_ahead]")
+{
+	test::temp_dir dir;
+	auto dev = block_device::open(numbered_image(dir), io::access::read_only);
+	auto blocks = batch_blocks(4);
+	blocks[12] = nr_blocks + 3;  // batch 2, past the end
+	auto batches = spans_of(blocks);
+	read_ahead reader(dev, batches);
+	CHECK(reader.next()[0] == 5);
+	CHECK(reader.next()[0] == 10);
+	CHECK_THROWS_WITH(reader.next(), Catch::Contains("block " + std::to_string(nr_blocks + 3)));
+}
+
+TEST_CASE("read_ahead passes on a failed preparation after the batches before it", "[read_ahead]")
+{
+	test::temp_dir dir;
+	auto dev = block_device::open(numbered_image(dir), io::access::read_only);
+	auto blocks = batch_blocks(6);
+	read_ahead reader(dev, spans_of(blocks), [](size_t k, const uint8_t*, size_t) {
+		if (k == 4)
+			throw std::runtime_error("batch 4 is unusable");
+	});
+	for (size_t k = 0; k < 4; ++k)
+		CHECK(reader.next()[0] == 5 * k + 5);
+	CHECK_THROWS_WITH(reader.next(), "batch 4 is unusable");
+}
+
+TEST_CASE("read_ahead stops cleanly when the consumer stops early", "[read_ahead]")
+{
+	test::temp_dir dir;
+	auto dev = block_device::open(numbered_image(dir), io::access::read_only);
+	auto blocks = batch_blocks(12);
+	std::atomic<size_t> prepared{0};
+	{
+		read_ahead reader(dev, spans_of(blocks), [&](size_t, const uint8_t*, size_t) { ++prepared; });
+		reader.next();
+		reader.next();
+	}
+	// The reader stayed within its buffers of the consumer: batches 0 and 1
+	// handed over, at most four more read.
+	CHECK(prepared.load() >= 2);
+	CHECK(prepared.load() <= 2 + io::read_ahead_buffers::count);
+}
