@@ -263,7 +263,8 @@ void checker::walk_trees()
 		return;
 	}
 	listener_.stage("checking space map counts");
-	metadata_sm.ref_count_leaves = walk.ref_count_leaves(tree_kind::metadata_ref_counts);
+	metadata_sm.ref_count_root = sb_.metadata_sm.ref_count_root;
+	metadata_sm.ref_counts = walk.ref_counts(tree_kind::metadata_ref_counts);
 	check_space_map(dev_, metadata_sm, counted_references(walk.metadata_counts()), findings_, progress_,
 	                options_.auto_repair ? &leaked_metadata_ : nullptr);
 
@@ -272,7 +273,8 @@ void checker::walk_trees()
 	data_sm.nr_blocks = sb_.data_sm.nr_blocks;
 	data_sm.nr_allocated = sb_.data_sm.nr_allocated;
 	data_sm.bitmaps = walk.data_bitmaps();
-	data_sm.ref_count_leaves = walk.ref_count_leaves(tree_kind::data_ref_counts);
+	data_sm.ref_count_root = sb_.data_sm.ref_count_root;
+	data_sm.ref_counts = walk.ref_counts(tree_kind::data_ref_counts);
 	check_space_map(dev_, data_sm, counted_references(walk.data_counts()), findings_, progress_,
 	                options_.auto_repair ? &leaked_data_ : nullptr);
 }

@@ -5,7 +5,7 @@
 // occupancy, depth); counts every reference to every metadata block and
 // every leaf reference to every data block; and keeps what the later stages
 // need: device details, mapping roots, per-device mapping counts, the data
-// space map's index entries and the ref-count trees' leaves.
+// space map's index entries and fingerprints of the ref-count trees.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,7 @@
 #include "io/block_device.h"
 #include "io/read_ahead.h"
 #include "ops/check_findings.h"
+#include "ops/ref_count_summary.h"
 #include "pdata/btree_node.h"
 #include "pdata/key_range.h"
 #include "pdata/ref_count_batch.h"
@@ -51,13 +52,6 @@ struct walked_details {
 	thin::device_details details;
 };
 
-// A leaf of a ref-count tree with its first key, for reading the tree's
-// entries back in key order.
-struct ordered_leaf {
-	uint64_t first_key = 0;
-	block_address block = 0;
-};
-
 class reference_walk {
 public:
 	reference_walk(const io::block_device& dev, uint64_t nr_metadata_blocks, uint64_t nr_data_blocks,
@@ -83,7 +77,12 @@ public:
 	// The data space map's index entries by bitmap number (blocknr 0 where
 	// the index had no entry).
 	const std::vector<pdata::index_entry>& data_bitmaps() const { return data_bitmaps_; }
-	std::vector<ordered_leaf> ref_count_leaves(tree_kind kind) const;
+	// The fingerprint of the (block, count) entries in a ref-count tree's
+	// leaves (data_ref_counts or metadata_ref_counts).
+	const ref_count_summary& ref_counts(tree_kind kind) const
+	{
+		return ref_summaries_[kind == tree_kind::metadata_ref_counts];
+	}
 	bool trees_damaged() const { return trees_damaged_; }
 
 private:
@@ -101,6 +100,9 @@ private:
 		bool in_snapshot;
 		uint64_t dev_id;  // mapping_bottom only
 		uint8_t leaf_depth = 0xFF;
+		// Where the leaves are expected before the walk reaches them (a
+		// ref-count tree's), so that they wait for the mapping leaves.
+		uint8_t held_depth = 0xFF;
 	};
 
 	uint32_t new_owner(tree_kind kind, bool in_snapshot, uint64_t dev_id = 0);
@@ -112,6 +114,11 @@ private:
 		size_t end_ref;
 		uint32_t value_size;
 	};
+	// The depth of the leftmost leaf under root, read one node per level;
+	// 0xFF if a node on the way is unsound (the walk will say what).
+	uint8_t leftmost_leaf_depth(block_address root, uint32_t value_size);
+	void hold_ref_count_leaves();
+	void hold_or_release(pod_vector<node_ref>& level);
 	void process_level(pod_vector<node_ref>& level, pod_vector<node_ref>& next, progress_sink& progress);
 	void read_slice(const pod_vector<node_ref>& level, const std::vector<block_address>& blocks,
 	                const std::vector<to_visit>& visits, pod_vector<node_ref>& next, progress_sink& progress);
@@ -133,6 +140,8 @@ private:
 
 	std::vector<tree_owner> owners_;
 	pod_vector<node_ref> pending_;
+	// Ref-count tree leaves waiting to be read with a larger level.
+	pod_vector<node_ref> held_;
 	std::vector<node_ref> deferred_bounds_;
 
 	pdata::ref_counter md_counts_;
@@ -176,7 +185,7 @@ private:
 	std::vector<walked_device> devices_;
 	std::vector<walked_details> details_;
 	std::vector<pdata::index_entry> data_bitmaps_;
-	std::vector<ordered_leaf> ref_leaves_[2];
+	ref_count_summary ref_summaries_[2];  // data, metadata
 
 	io::read_ahead_buffers read_buffers_;  // kept from slice to slice
 	io::aligned_buffer buffer_;            // for re-reading shared nodes

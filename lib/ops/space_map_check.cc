@@ -7,7 +7,10 @@
 #include "base/text.h"
 #include "io/aligned_buffer.h"
 #include "io/read_ahead.h"
+#include "ops/ref_count_summary.h"
 #include "pdata/btree_node.h"
+#include "pdata/btree_walk.h"
+#include "pdata/space_map_disk.h"
 
 namespace thinmeta::ops {
 
@@ -18,12 +21,29 @@ namespace {
 constexpr size_t bitmaps_per_batch = 256;
 constexpr size_t leaves_per_batch = 64;
 
+// The leaves of a sound ref-count tree in key order.
+std::vector<block_address> leaves_in_key_order(const io::block_device& dev, block_address root)
+{
+	struct collector final : pdata::strict_btree_visitor {
+		collector() : strict_btree_visitor("ref-count tree") {}
+		std::vector<block_address> leaves;
+		bool visit(block_address where, const pdata::node_view& node, const pdata::key_range&) override
+		{
+			if (!node.is_internal())
+				leaves.push_back(where);
+			return true;
+		}
+	} c;
+	pdata::btree_walker(dev, pdata::ref_count_value_size).walk(root, c);
+	return std::move(c.leaves);
+}
+
 // The (block, count) entries of a ref-count tree in key order, read leaf by
 // leaf in batches.
 class ref_count_stream {
 public:
-	ref_count_stream(const io::block_device& dev, const std::vector<ordered_leaf>& leaves)
-	    : dev_(dev), leaves_(leaves), buffer_(leaves_per_batch)
+	ref_count_stream(const io::block_device& dev, std::vector<block_address> leaves)
+	    : dev_(dev), leaves_(std::move(leaves)), buffer_(leaves_per_batch)
 	{
 		load();
 	}
@@ -53,11 +73,11 @@ private:
 		std::vector<size_t> order(loaded_);
 		std::iota(order.begin(), order.end(), size_t(0));
 		std::sort(order.begin(), order.end(),
-		          [&](size_t a, size_t b) { return leaves_[first_ + a].block < leaves_[first_ + b].block; });
+		          [&](size_t a, size_t b) { return leaves_[first_ + a] < leaves_[first_ + b]; });
 		std::vector<block_address> blocks(loaded_);
 		slot_.assign(loaded_, 0);
 		for (size_t k = 0; k < loaded_; ++k) {
-			blocks[k] = leaves_[first_ + order[k]].block;
+			blocks[k] = leaves_[first_ + order[k]];
 			slot_[order[k]] = k;
 		}
 		dev_.read_blocks(blocks, buffer_.data());
@@ -69,7 +89,7 @@ private:
 	}
 
 	const io::block_device& dev_;
-	const std::vector<ordered_leaf>& leaves_;
+	const std::vector<block_address> leaves_;
 	io::aligned_buffer buffer_;
 	std::vector<size_t> slot_;
 	size_t first_ = 0;
@@ -87,6 +107,8 @@ public:
 
 	// The common case, kept cheap: the stored count is what was expected.
 	void agree(uint32_t stored) { allocated_ += stored != 0; }
+	// Blocks found in use whose stored counts were what was expected.
+	void add_in_use(uint64_t blocks) { allocated_ += blocks; }
 
 	void compare(uint64_t block, uint32_t stored, uint32_t expected)
 	{
@@ -136,10 +158,6 @@ private:
 	bool complete_ = true;
 };
 
-}
-
-namespace {
-
 // The four 2-bit counts packed in each possible bitmap byte.
 struct byte_decoder {
 	uint8_t counts[256][4];
@@ -154,28 +172,25 @@ struct byte_decoder {
 	}
 };
 
-}
+const byte_decoder decode;
 
-void check_space_map(const io::block_device& dev, const stored_space_map& sm, const expected_counts& expected,
-                     check_findings& findings, progress_sink& progress, std::vector<uint64_t>* leaked)
+// Each bitmap of the space map with its blocks' range; `bitmap` is null
+// (and `fault` says why) where the bitmap cannot be used.
+struct bitmap_visit {
+	uint64_t index = 0;
+	uint64_t base = 0;
+	uint32_t count = 0;
+	block_address where = 0;
+	const uint8_t* bitmap = nullptr;
+	std::string fault;
+};
+
+// Reads the bitmaps in index order, a batch ahead, their checksums verified
+// off this thread, and calls fn(const bitmap_visit&) for each.
+template <typename Fn>
+void for_each_bitmap(const io::block_device& dev, const stored_space_map& sm, Fn&& fn)
 {
-	static const byte_decoder decode;
 	uint64_t nr_bitmaps = pdata::nr_bitmaps_for(sm.nr_blocks);
-	ref_count_stream overflow(dev, sm.ref_count_leaves);
-	comparison cmp(sm, findings, leaked);
-	std::vector<uint32_t> want(entries_per_bitmap);
-
-	auto stale_overflow_before = [&](uint64_t limit) {
-		while (!overflow.done() && overflow.key() < limit) {
-			findings.report(severity::warning, sm.name + " ref-count tree",
-			                cat(sm.name, " space map: the ref-count tree holds a count for block ", overflow.key(),
-			                    " but its bitmap does not refer to it"));
-			overflow.advance();
-		}
-	};
-
-	// Bitmaps are read in index order, a batch ahead, and their checksums
-	// verified on the reader thread.
 	std::vector<block_address> blocks;
 	for (uint64_t i = 0; i < nr_bitmaps; ++i) {
 		block_address b = sm.bitmaps[i].blocknr;
@@ -195,14 +210,15 @@ void check_space_map(const io::block_device& dev, const stored_space_map& sm, co
 
 	const uint8_t* batch = nullptr;
 	size_t batch_index = 0, in_batch = 0;
+	bitmap_visit v;
 	for (uint64_t index = 0; index < nr_bitmaps; ++index) {
-		uint64_t base = index * entries_per_bitmap;
-		uint32_t count = static_cast<uint32_t>(std::min<uint64_t>(entries_per_bitmap, sm.nr_blocks - base));
-		block_address where = sm.bitmaps[index].blocknr;
-		std::string fault;
-		const uint8_t* bitmap = nullptr;
-		if (where == 0 || where >= dev.nr_blocks()) {
-			fault = where ? cat("is at block ", where, ", past the end of the metadata") : "is missing";
+		v.index = index;
+		v.base = index * entries_per_bitmap;
+		v.count = static_cast<uint32_t>(std::min<uint64_t>(entries_per_bitmap, sm.nr_blocks - v.base));
+		v.where = sm.bitmaps[index].blocknr;
+		v.bitmap = nullptr;
+		if (v.where == 0 || v.where >= dev.nr_blocks()) {
+			v.fault = v.where ? cat("is at block ", v.where, ", past the end of the metadata") : "is missing";
 		} else {
 			if (!batch || in_batch == batches[batch_index].size()) {
 				if (batch)
@@ -210,46 +226,101 @@ void check_space_map(const io::block_device& dev, const stored_space_map& sm, co
 				batch = reader.next();
 				in_batch = 0;
 			}
-			bitmap = batch + in_batch * block_size;
-			fault = faults[batch_index][in_batch++];
+			v.fault = std::move(faults[batch_index][in_batch]);
+			if (v.fault.empty())
+				v.bitmap = batch + in_batch * block_size;
+			++in_batch;
 		}
-		if (!fault.empty()) {
-			findings.report(severity::fatal, sm.name + " bitmap",
-			                cat(sm.name, " space map bitmap ", index, " (blocks ", base, "..", base + count - 1,
-			                    ", at block ", where, ") ", fault));
-			findings.damaged_block(where);
-			cmp.incomplete();
-			while (!overflow.done() && overflow.key() < base + count)
-				overflow.advance();
-			continue;
-		}
+		fn(static_cast<const bitmap_visit&>(v));
+	}
+}
 
-		expected.get(base, count, want.data());
-		const uint8_t* bytes = bitmap + pdata::bitmap_header_size;
-		for (uint32_t e = 0; e < count; ++e) {
+// The exact comparison of the blocks whose bitmap entries say "3 or more"
+// with the ref-count tree, read in key order: run when the fingerprints
+// differ, to name each block that disagrees.
+void compare_overflow(const io::block_device& dev, const stored_space_map& sm, const expected_counts& expected,
+                      comparison& cmp, check_findings& findings, progress_sink& progress)
+{
+	ref_count_stream overflow(dev, leaves_in_key_order(dev, sm.ref_count_root));
+	auto stale_overflow_before = [&](uint64_t limit) {
+		while (!overflow.done() && overflow.key() < limit) {
+			findings.report(severity::warning, sm.name + " ref-count tree",
+			                cat(sm.name, " space map: the ref-count tree holds a count for block ", overflow.key(),
+			                    " but its bitmap does not refer to it"));
+			overflow.advance();
+		}
+	};
+	std::vector<uint32_t> want(entries_per_bitmap);
+	uint64_t nr_bitmaps = pdata::nr_bitmaps_for(sm.nr_blocks);
+	for_each_bitmap(dev, sm, [&](const bitmap_visit& v) {
+		if (!v.bitmap) {
+			// Reported by the first pass; the tree's entries there go unchecked.
+			while (!overflow.done() && overflow.key() < v.base + v.count)
+				overflow.advance();
+			return;
+		}
+		expected.get(v.base, v.count, want.data());
+		const uint8_t* bytes = v.bitmap + pdata::bitmap_header_size;
+		for (uint32_t e = 0; e < v.count; ++e) {
+			if (decode.counts[bytes[e / 4]][e % 4] != pdata::overflow_marker)
+				continue;
+			uint64_t b = v.base + e;
+			stale_overflow_before(b);
+			if (overflow.done() || overflow.key() != b) {
+				findings.report(severity::fatal, sm.name + " ref-count tree",
+				                cat(sm.name, " block ", b, ": its bitmap says the count is 3 or more, but the ",
+				                    "ref-count tree has no entry for it"));
+				continue;
+			}
+			cmp.compare(b, overflow.count(), want[e]);
+			overflow.advance();
+		}
+		progress.update(cat("checking ", sm.name, " space map's ref-count tree"), v.index + 1, nr_bitmaps);
+	});
+	stale_overflow_before(UINT64_MAX);
+}
+
+}
+
+void check_space_map(const io::block_device& dev, const stored_space_map& sm, const expected_counts& expected,
+                     check_findings& findings, progress_sink& progress, std::vector<uint64_t>* leaked)
+{
+	comparison cmp(sm, findings, leaked);
+	std::vector<uint32_t> want(entries_per_bitmap);
+	// Entries of 3 or more are looked up in the ref-count tree only when its
+	// fingerprint differs from that of the expected counts (see
+	// ref_count_summary): the walk has read the tree once already.
+	ref_count_summary expected_overflow;
+	uint64_t overflow_in_use = 0;
+	uint64_t nr_bitmaps = pdata::nr_bitmaps_for(sm.nr_blocks);
+	for_each_bitmap(dev, sm, [&](const bitmap_visit& v) {
+		if (!v.bitmap) {
+			findings.report(severity::fatal, sm.name + " bitmap",
+			                cat(sm.name, " space map bitmap ", v.index, " (blocks ", v.base, "..", v.base + v.count - 1,
+			                    ", at block ", v.where, ") ", v.fault));
+			findings.damaged_block(v.where);
+			cmp.incomplete();
+			return;
+		}
+		expected.get(v.base, v.count, want.data());
+		const uint8_t* bytes = v.bitmap + pdata::bitmap_header_size;
+		for (uint32_t e = 0; e < v.count; ++e) {
 			uint32_t stored = decode.counts[bytes[e / 4]][e % 4];
 			if (stored == want[e] && stored != pdata::overflow_marker) {
 				cmp.agree(stored);
-				continue;
+			} else if (stored == pdata::overflow_marker) {
+				expected_overflow.add(v.base + e, want[e]);
+				overflow_in_use += want[e] != 0;
+			} else {
+				cmp.compare(v.base + e, stored, want[e]);
 			}
-			uint64_t b = base + e;
-			if (stored == pdata::overflow_marker) {
-				stale_overflow_before(b);
-				if (!overflow.done() && overflow.key() == b) {
-					stored = overflow.count();
-					overflow.advance();
-				} else {
-					findings.report(severity::fatal, sm.name + " ref-count tree",
-					                cat(sm.name, " block ", b, ": its bitmap says the count is 3 or more, but the ",
-					                    "ref-count tree has no entry for it"));
-					continue;
-				}
-			}
-			cmp.compare(b, stored, want[e]);
 		}
-		progress.update(cat("checking ", sm.name, " space map"), index + 1, nr_bitmaps);
-	}
-	stale_overflow_before(UINT64_MAX);
+		progress.update(cat("checking ", sm.name, " space map"), v.index + 1, nr_bitmaps);
+	});
+	if (expected_overflow == sm.ref_counts)
+		cmp.add_in_use(overflow_in_use);
+	else
+		compare_overflow(dev, sm, expected, cmp, findings, progress);
 	cmp.finish();
 }
 

@@ -1,6 +1,7 @@
 // Compares a space map as stored (its bitmaps and overflow ref-count tree)
 // with the reference counts the walk recomputed, block by block, streaming
-// the bitmaps in block order and the ref-count tree in key order.
+// the bitmaps in block order; the ref-count tree is compared through its
+// fingerprint, and read again in key order only when that differs.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include "io/block_device.h"
 #include "ops/check_findings.h"
+#include "ops/ref_count_summary.h"
 #include "ops/reference_walk.h"
 #include "pdata/space_map_disk.h"
 
@@ -27,8 +29,10 @@ struct stored_space_map {
 	uint64_t nr_allocated = 0;
 	// Index entries by bitmap number; blocknr 0 where none is recorded.
 	std::vector<pdata::index_entry> bitmaps;
-	// The ref-count tree's leaves, ascending by first key.
-	std::vector<ordered_leaf> ref_count_leaves;
+	// The ref-count tree, sound (the walk found no damage), and the
+	// fingerprint of all its entries.
+	block_address ref_count_root = 0;
+	ref_count_summary ref_counts;
 };
 
 // Blocks found leaked are added to `leaked` (when given), for --auto-repair.

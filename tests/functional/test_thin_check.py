@@ -181,6 +181,40 @@ class SpaceMapDamage(CheckTestCase):
         self.img.set_data_count(free, 1)
         self.assertFails(check(self.image), f"data block {free} is marked in use (count 1) but nothing refers to it")
 
+    def overflow_entry(self):
+        """The first leaf of the data ref-count tree, and its first entry's
+        block and count (counts of 3 or more live there)."""
+        leaf = self.img.leaves(self.img.superblock()["data_sm"][3])[0]
+        node = self.img.node(leaf)
+        self.assertGreater(node.nr_entries, 0)
+        return leaf, node.key(0), struct.unpack("<I", node.value(0))[0]
+
+    def test_wrong_count_in_the_ref_count_tree(self):
+        leaf, b, count = self.overflow_entry()
+        self.assertEqual(self.img.data_count(b), 3)
+        node = self.img.node(leaf)
+        node.set_value(0, struct.pack("<I", count + 1))
+        self.img.write_node(leaf, node)
+        r = check(self.image)
+        self.assertFails(r, f"data block {b}: reference count {count + 1} in the space map, but {count} references "
+                            "found\n")
+        self.assertEqual(r.stderr.count("references found"), 1, r.stderr)
+
+    def test_bitmap_points_to_a_missing_ref_count_entry(self):
+        b = next(d for _, d, _ in self.pool.devices[0].mappings if self.img.data_count(d) in (1, 2))
+        self.img.set_data_count(b, 3)
+        r = check(self.image)
+        self.assertFails(r, f"data block {b}: its bitmap says the count is 3 or more, but the ref-count tree has no "
+                            "entry for it")
+        self.assertNotIn("references found", r.stderr)
+
+    def test_ref_count_entry_its_bitmap_does_not_point_to(self):
+        _, b, count = self.overflow_entry()
+        self.img.set_data_count(b, 2)
+        self.assertFails(check(self.image),
+                         f"data block {b}: reference count 2 in the space map, but {count} references found",
+                         f"the ref-count tree holds a count for block {b} but its bitmap does not refer to it")
+
     def test_damaged_data_bitmap(self):
         bitmap = self.img.data_bitmap(0)
         data = self.img.read(bitmap)
