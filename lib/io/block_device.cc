@@ -28,8 +28,8 @@ constexpr uint64_t max_request_bytes = 8u << 20;
 // lie far apart waits one latency, not one per node). A regular file is
 // read from the page cache, where a request costs barely more than copying
 // a gap would: thin_check timed the same with gaps of 0 to 8 blocks.
-constexpr read_policy device_read_policy{16, 32};
-constexpr read_policy file_read_policy{0, 1};
+constexpr read_policy device_read_policy{16, 32, true};
+constexpr read_policy file_read_policy{0, 1, false};
 
 // After a read of `bytes` into `iov`: the index of the first vector not
 // yet full, that vector trimmed to what it still lacks.

@@ -24,6 +24,10 @@ struct read_policy {
 	uint64_t max_gap_blocks = 0;
 	// Requests in flight at once; 1 (or 0): one after another.
 	unsigned in_flight = 1;
+	// Reads wait for the disk (rather than copy from the page cache), so
+	// work on what was read is better done on another thread than the one
+	// reading (see read_ahead).
+	bool reads_wait = false;
 };
 
 // exclusive: a block device is opened with O_EXCL, so one the kernel is using
@@ -58,6 +62,7 @@ public:
 	// How read_blocks turns blocks into requests; set for the kind of device
 	// when opened (see block_device.cc), changed for tuning and tests.
 	void set_read_policy(const read_policy& policy);
+	const read_policy& policy() const { return policy_; }
 	// Reads blocks [first, first + count) into out.
 	void read_range(block_address first, uint64_t count, uint8_t* out) const override;
 	void read_block(block_address b, uint8_t* out) const { read_range(b, 1, out); }

@@ -12,7 +12,8 @@ read_ahead::read_ahead(const block_device& dev, std::vector<std::span<const bloc
 
 read_ahead::read_ahead(const block_device& dev, std::vector<std::span<const block_address>> batches,
                        prepare_fn prepare, read_ahead_buffers& buffers)
-    : dev_(dev), batches_(std::move(batches)), prepare_(std::move(prepare)), buffers_(buffers.buffers)
+    : dev_(dev), batches_(std::move(batches)), prepare_(std::move(prepare)),
+      prepare_apart_(prepare_ && dev.policy().reads_wait), buffers_(buffers.buffers)
 {
 	size_t largest = 1;
 	for (auto& b : batches_)
@@ -22,7 +23,7 @@ read_ahead::read_ahead(const block_device& dev, std::vector<std::span<const bloc
 	if (batches_.empty())
 		return;
 	reader_ = std::thread([this] { read_batches(); });
-	if (prepare_)
+	if (prepare_apart_)
 		preparer_ = std::thread([this] { prepare_batches(); });
 }
 
@@ -76,6 +77,8 @@ void read_ahead::read_batches()
 				prepared_ = k + 1;
 		}
 		changed_.notify_all();
+		if (prepare_ && !prepare_apart_ && !prepare(k))
+			return;
 	}
 }
 
@@ -88,18 +91,25 @@ void read_ahead::prepare_batches()
 			if (stop_ || read_ <= k)
 				return;
 		}
-		try {
-			prepare_(k, buffers_[k % read_ahead_buffers::count].data(), batches_[k].size());
-		} catch (...) {
-			fail(k, std::current_exception());
+		if (!prepare(k))
 			return;
-		}
-		{
-			std::lock_guard lock(mutex_);
-			prepared_ = k + 1;
-		}
-		changed_.notify_all();
 	}
+}
+
+bool read_ahead::prepare(size_t k)
+{
+	try {
+		prepare_(k, buffers_[k % read_ahead_buffers::count].data(), batches_[k].size());
+	} catch (...) {
+		fail(k, std::current_exception());
+		return false;
+	}
+	{
+		std::lock_guard lock(mutex_);
+		prepared_ = k + 1;
+	}
+	changed_.notify_all();
+	return true;
 }
 
 const uint8_t* read_ahead::next()

@@ -1,7 +1,8 @@
 // read_ahead: batches arrive in order with the right blocks, each prepared
 // before the consumer sees it, with more batches than buffers; errors of
 // reading and of preparing reach the consumer; a consumer that stops early
-// does not hang.
+// does not hang. Each case runs with preparation on the reading thread (a
+// file's policy) and on a thread of its own (a block device's).
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -22,13 +23,16 @@ namespace {
 
 constexpr size_t nr_blocks = 64;
 
-// Block b holds b + 1 in every byte.
-std::string numbered_image(test::temp_dir& dir)
+// Block b holds b + 1 in every byte. Opened with reads that wait for the
+// disk or not, so preparation runs on its own thread or on the reader's.
+block_device numbered_image(test::temp_dir& dir)
 {
 	std::vector<uint8_t> bytes(nr_blocks * block_size);
 	for (size_t b = 0; b < nr_blocks; ++b)
 		std::memset(bytes.data() + b * block_size, int(b + 1), block_size);
-	return dir.write("img", bytes);
+	auto dev = block_device::open(dir.write("img", bytes), io::access::read_only);
+	dev.set_read_policy({0, 1, GENERATE(false, true)});
+	return dev;
 }
 
 // Batch k holds blocks 5k .. 5k + 4, backwards, so slots and blocks differ.
@@ -54,7 +58,7 @@ std::vector<std::span<const block_address>> spans_of(const std::vector<block_add
 TEST_CASE("read_ahead hands over every batch in order, each prepared first", "[read_ahead]")
 {
 	test::temp_dir dir;
-	auto dev = block_device::open(numbered_image(dir), io::access::read_only);
+	auto dev = numbered_image(dir);
 	constexpr size_t nr_batches = 11;  // well past the number of buffers
 	auto blocks = batch_blocks(nr_batches);
 	auto batches = spans_of(blocks);
@@ -84,7 +88,7 @@ TEST_CASE("read_ahead hands over every batch in order, each prepared first", "[r
 TEST_CASE("read_ahead without preparation", "[read_ahead]")
 {
 	test::temp_dir dir;
-	auto dev = block_device::open(numbered_image(dir), io::access::read_only);
+	auto dev = numbered_image(dir);
 	auto blocks = batch_blocks(9);
 	read_ahead reader(dev, spans_of(blocks));
 	for (size_t k = 0; k < 9; ++k)
@@ -94,7 +98,7 @@ TEST_CASE("read_ahead without preparation", "[read_ahead]")
 TEST_CASE("read_ahead passes on a failed read after the batches before it", "[read_ahead]")
 {
 	test::temp_dir dir;
-	auto dev = block_device::open(numbered_image(dir), io::access::read_only);
+	auto dev = numbered_image(dir);
 	auto blocks = batch_blocks(4);
 	blocks[12] = nr_blocks + 3;  // batch 2, past the end
 	auto batches = spans_of(blocks);
@@ -107,7 +111,7 @@ TEST_CASE("read_ahead passes on a failed read after the batches before it", "[re
 TEST_CASE("read_ahead passes on a failed preparation after the batches before it", "[read_ahead]")
 {
 	test::temp_dir dir;
-	auto dev = block_device::open(numbered_image(dir), io::access::read_only);
+	auto dev = numbered_image(dir);
 	auto blocks = batch_blocks(6);
 	read_ahead reader(dev, spans_of(blocks), [](size_t k, const uint8_t*, size_t) {
 		if (k == 4)
@@ -121,7 +125,7 @@ TEST_CASE("read_ahead passes on a failed preparation after the batches before it
 TEST_CASE("read_ahead stops cleanly when the consumer stops early", "[read_ahead]")
 {
 	test::temp_dir dir;
-	auto dev = block_device::open(numbered_image(dir), io::access::read_only);
+	auto dev = numbered_image(dir);
 	auto blocks = batch_blocks(12);
 	std::atomic<size_t> prepared{0};
 	{
