@@ -5,6 +5,7 @@
 #include "base/endian.h"
 #include "base/text.h"
 #include "io/read_ahead.h"
+#include "pdata/btree_leaves.h"
 #include "pdata/node_check.h"
 #include "thin/block_time.h"
 
@@ -19,9 +20,6 @@ namespace {
 constexpr size_t batch_blocks = 512;
 // Nodes read and visited per slice of a level: 256 MiB.
 constexpr size_t slice_blocks = 128 * batch_blocks;
-
-// Deeper than any b-tree of a 16 GiB metadata device.
-constexpr uint8_t max_tree_depth = 16;
 
 constexpr uint64_t count_unknown = UINT64_MAX;
 constexpr uint64_t count_in_progress = UINT64_MAX - 1;
@@ -113,25 +111,6 @@ void reference_walk::add_tree(block_address root, tree_kind kind, bool in_snapsh
 	pending_.push_back({root, 0, 0, owner, 0, true, false});
 }
 
-uint8_t reference_walk::leftmost_leaf_depth(block_address b, uint32_t value_size)
-{
-	buffer_.reserve(1);
-	for (uint8_t depth = 0; depth < max_tree_depth; ++depth) {
-		if (b >= nr_metadata_blocks_ || b >= dev_.nr_blocks())
-			return 0xFF;
-		dev_.read_block(b, buffer_.data());
-		if (!pdata::check_node(buffer_.data(), b, value_size).empty())
-			return 0xFF;
-		node_view n(buffer_.data());
-		if (!n.is_internal())
-			return depth;
-		if (!n.nr_entries())
-			return 0xFF;
-		b = n.child(0);
-	}
-	return 0xFF;
-}
-
 void reference_walk::hold_ref_count_leaves()
 {
 	// A ref-count tree's leaves are scattered over the metadata: read in a
@@ -141,8 +120,12 @@ void reference_walk::hold_ref_count_leaves()
 	// 0.45 s on their own).
 	for (const node_ref& r : pending_) {
 		tree_owner& o = owners_[r.owner];
-		if (o.kind == tree_kind::data_ref_counts || o.kind == tree_kind::metadata_ref_counts)
-			o.held_depth = leftmost_leaf_depth(r.block, value_size_of(o.kind));
+		if (o.kind != tree_kind::data_ref_counts && o.kind != tree_kind::metadata_ref_counts)
+			continue;
+		// Past the end or unsound: the walk will say so; nothing waits.
+		if (r.block < nr_metadata_blocks_)
+			if (auto depth = pdata::leftmost_leaf_depth(dev_, r.block, value_size_of(o.kind)))
+				o.held_depth = static_cast<uint8_t>(*depth);
 	}
 }
 

@@ -114,9 +114,6 @@ private:
 		size_t end_ref;
 		uint32_t value_size;
 	};
-	// The depth of the leftmost leaf under root, read one node per level;
-	// 0xFF if a node on the way is unsound (the walk will say what).
-	uint8_t leftmost_leaf_depth(block_address root, uint32_t value_size);
 	void hold_ref_count_leaves();
 	void hold_or_release(pod_vector<node_ref>& level);
 	void process_level(pod_vector<node_ref>& level, pod_vector<node_ref>& next, progress_sink& progress);

@@ -9,7 +9,7 @@
 #include "io/read_ahead.h"
 #include "ops/ref_count_summary.h"
 #include "pdata/btree_node.h"
-#include "pdata/btree_walk.h"
+#include "pdata/btree_leaves.h"
 #include "pdata/space_map_disk.h"
 
 namespace thinmeta::ops {
@@ -20,23 +20,6 @@ namespace {
 
 constexpr size_t bitmaps_per_batch = 256;
 constexpr size_t leaves_per_batch = 64;
-
-// The leaves of a sound ref-count tree in key order.
-std::vector<block_address> leaves_in_key_order(const io::block_device& dev, block_address root)
-{
-	struct collector final : pdata::strict_btree_visitor {
-		collector() : strict_btree_visitor("ref-count tree") {}
-		std::vector<block_address> leaves;
-		bool visit(block_address where, const pdata::node_view& node, const pdata::key_range&) override
-		{
-			if (!node.is_internal())
-				leaves.push_back(where);
-			return true;
-		}
-	} c;
-	pdata::btree_walker(dev, pdata::ref_count_value_size).walk(root, c);
-	return std::move(c.leaves);
-}
 
 // The (block, count) entries of a ref-count tree in key order, read leaf by
 // leaf in batches.
@@ -241,7 +224,7 @@ void for_each_bitmap(const io::block_device& dev, const stored_space_map& sm, Fn
 void compare_overflow(const io::block_device& dev, const stored_space_map& sm, const expected_counts& expected,
                       comparison& cmp, check_findings& findings, progress_sink& progress)
 {
-	ref_count_stream overflow(dev, leaves_in_key_order(dev, sm.ref_count_root));
+	ref_count_stream overflow(dev, pdata::leaf_blocks(dev, sm.ref_count_root, pdata::ref_count_value_size));
 	auto stale_overflow_before = [&](uint64_t limit) {
 		while (!overflow.done() && overflow.key() < limit) {
 			findings.report(severity::warning, sm.name + " ref-count tree",

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "base/progress.h"
 #include "io/block_device.h"
 #include "ops/check_findings.h"
 #include "ops/ref_count_summary.h"
-#include "ops/reference_walk.h"
 #include "pdata/space_map_disk.h"
 
 namespace thinmeta::ops {

@@ -5,6 +5,7 @@
 
 #include "io/aligned_buffer.h"
 #include "io/block_device.h"
+#include "pdata/btree_leaves.h"
 #include "pdata/btree_node.h"
 #include "pdata/btree_walk.h"
 #include "support/temp_file.h"
@@ -160,4 +161,33 @@ TEST_CASE("damage is reported with the keys it loses, and the walk goes on", "[b
 		REQUIRE_THROWS_WITH(btree_walker(img.dev(), 8).walk(5, v),
 		                    "test tree: block 12 (keys [200, end)): bad checksum");
 	}
+}
+
+TEST_CASE("leaf_blocks lists the leaves in key order without reading them", "[btree_leaves]")
+{
+	test::temp_dir dir;
+	tree_image img(dir.file("img"), 32);
+	img.leaf(20, 0, 10);
+	img.leaf(4, 10, 10);
+	img.leaf(17, 20, 10);
+	img.leaf(8, 30, 10);
+	img.leaf(11, 40, 10);
+	img.internal(6, {{0, 20}, {10, 4}});
+	img.internal(2, {{20, 17}, {30, 8}, {40, 11}});
+	img.internal(25, {{0, 6}, {20, 2}});
+
+	CHECK(leftmost_leaf_depth(img.dev(), 25, 8) == 2u);
+	CHECK(leftmost_leaf_depth(img.dev(), 20, 8) == 0u);
+	CHECK(leaf_blocks(img.dev(), 25, 8) == std::vector<block_address>{20, 4, 17, 8, 11});
+	CHECK(leaf_blocks(img.dev(), 20, 8) == std::vector<block_address>{20});
+
+	// A damaged leaf off the leftmost path is never read.
+	img.corrupt(8);
+	CHECK(leaf_blocks(img.dev(), 25, 8) == std::vector<block_address>{20, 4, 17, 8, 11});
+	// A damaged internal node is refused, by block.
+	img.corrupt(2);
+	CHECK_THROWS_WITH(leaf_blocks(img.dev(), 25, 8), Catch::Contains("block 2 "));
+	img.corrupt(6);
+	CHECK_FALSE(leftmost_leaf_depth(img.dev(), 25, 8).has_value());
+	CHECK_FALSE(leftmost_leaf_depth(img.dev(), 40, 8).has_value());  // past the end
 }
