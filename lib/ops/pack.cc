@@ -10,6 +10,7 @@
 
 #include "base/endian.h"
 #include "base/error.h"
+#include "base/ordered_jobs.h"
 #include "base/text.h"
 #include "io/aligned_buffer.h"
 #include "io/block_device.h"
@@ -54,6 +55,39 @@ void put_le64(std::vector<uint8_t>& out, uint64_t v)
 	uint8_t b[8];
 	store_le64(b, v);
 	out.insert(out.end(), b, b + 8);
+}
+
+// A record's blocks, decoded: their numbers, and their contents one after
+// another, in the record's order.
+struct decoded_record {
+	std::vector<uint64_t> numbers;
+	std::vector<uint8_t> blocks;
+};
+
+// Inflates and decodes one record of an image of nr_blocks blocks; throws
+// thinmeta::error saying what in it is wrong.
+decoded_record decode_record(const std::vector<uint8_t>& compressed, uint64_t nr_blocks)
+{
+	std::vector<uint8_t> raw;
+	inflate_record(compressed, raw, record_limit);
+	decoded_record r;
+	pack_decoder d(raw);
+	while (!d.at_end()) {
+		uint64_t b = d.read_u64();
+		if (b >= nr_blocks)
+			throw error(cat("block ", b, " is past the end of the image (", nr_blocks, " blocks)"));
+		r.blocks.resize(r.blocks.size() + block_size);
+		uint8_t* block = r.blocks.data() + r.numbers.size() * block_size;
+		try {
+			d.decode_block(block);
+		} catch (const error& e) {
+			throw error(cat("block ", b, ": ", e.what()));
+		}
+		if (!pdata::identify_block(block))
+			throw error(cat("block ", b, " decodes to a block without a metadata checksum"));
+		r.numbers.push_back(b);
+	}
+	return r;
 }
 
 // Reads a pack file: its header, then one record at a time.
@@ -159,17 +193,26 @@ pack_summary pack_metadata(const std::string& input, const std::string& output)
 	out.write_all(header.data(), header.size());
 	summary.pack_bytes = header.size();
 
+	// Records are compressed on other threads and written here, in order.
+	ordered_jobs<std::vector<uint8_t>> compressing(ordered_jobs<std::vector<uint8_t>>::per_core());
+	auto write_record = [&](const std::vector<uint8_t>& compressed) {
+		uint8_t length[8];
+		store_le64(length, compressed.size());
+		out.write_all(length, sizeof(length));
+		out.write_all(compressed.data(), compressed.size());
+		summary.pack_bytes += sizeof(length) + compressed.size();
+	};
 	std::string raw;
-	std::vector<uint8_t> compressed, length;
 	uint32_t in_record = 0;
 	auto flush_record = [&] {
-		deflate_record({reinterpret_cast<const uint8_t*>(raw.data()), raw.size()}, compressed);
-		length.clear();
-		put_le64(length, compressed.size());
-		out.write_all(length.data(), length.size());
-		out.write_all(compressed.data(), compressed.size());
-		summary.pack_bytes += length.size() + compressed.size();
-		raw.clear();
+		if (compressing.full())
+			write_record(compressing.take_oldest());
+		compressing.start([raw = std::move(raw)] {
+			std::vector<uint8_t> compressed;
+			deflate_record({reinterpret_cast<const uint8_t*>(raw.data()), raw.size()}, compressed);
+			return compressed;
+		});
+		raw = std::string();
 		in_record = 0;
 	};
 
@@ -196,6 +239,8 @@ pack_summary pack_metadata(const std::string& input, const std::string& output)
 	}
 	if (in_record)
 		flush_record();
+	while (!compressing.empty())
+		write_record(compressing.take_oldest());
 	if (summary.packed_blocks == 0)
 		throw error(cat(input, ": holds no metadata blocks (no block has a metadata checksum): "
 		                       "is it a thin-pool metadata device?"));
@@ -214,47 +259,46 @@ pack_summary unpack_metadata(const std::string& input, const std::string& output
 	replacing_file out(output);
 	out.set_size(summary.nr_blocks * block_size);
 
-	// Decoded blocks gather in a buffer and go out in runs of consecutive
-	// block numbers.
-	io::aligned_buffer run(read_blocks);
-	uint64_t run_first = 0, run_len = 0;
-	auto flush_run = [&] {
-		if (run_len)
-			out.write_at(run_first * block_size, run.data(), run_len * block_size);
-		run_len = 0;
-	};
-
-	std::vector<uint8_t> compressed, raw;
-	while (in.next_record(compressed)) {
-		try {
-			inflate_record(compressed, raw, record_limit);
-			pack_decoder d(raw);
-			while (!d.at_end()) {
-				uint64_t b = d.read_u64();
-				if (b >= summary.nr_blocks)
-					throw error(cat("block ", b, " is past the end of the image (", summary.nr_blocks, " blocks)"));
-				if (run_len && (b != run_first + run_len || run_len == read_blocks))
-					flush_run();
-				if (!run_len)
-					run_first = b;
-				uint8_t* block = run.block(run_len);
-				try {
-					d.decode_block(block);
-				} catch (const error& e) {
-					throw error(cat("block ", b, ": ", e.what()));
-				}
-				if (!pdata::identify_block(block))
-					throw error(cat("block ", b, " decodes to a block without a metadata checksum"));
-				++run_len;
-				++summary.packed_blocks;
-			}
-		} catch (const io_error&) {
-			throw;
-		} catch (const error& e) {
-			throw error(cat(input, ": record ", in.records(), ": ", e.what(), " (the pack file is damaged)"));
+	// Records are inflated and decoded on other threads and written here, in
+	// order: a later copy of a block overwrites an earlier one.
+	ordered_jobs<decoded_record> decoding(ordered_jobs<decoded_record>::per_core());
+	auto write_record = [&](const decoded_record& r) {
+		for (size_t first = 0, end; first < r.numbers.size(); first = end) {
+			for (end = first + 1; end < r.numbers.size() && r.numbers[end] == r.numbers[end - 1] + 1; ++end)
+				;
+			out.write_at(r.numbers[first] * block_size, r.blocks.data() + first * block_size,
+			             (end - first) * block_size);
 		}
+		summary.packed_blocks += r.numbers.size();
+	};
+	std::vector<uint8_t> compressed;
+	for (;;) {
+		bool more;
+		try {
+			more = in.next_record(compressed);
+		} catch (...) {
+			// A damaged record before the one that cannot be read is the
+			// first fault in the file: report that one.
+			while (!decoding.empty())
+				decoding.take_oldest();
+			throw;
+		}
+		if (!more)
+			break;
+		if (decoding.full())
+			write_record(decoding.take_oldest());
+		decoding.start([input, record = in.records(), nr_blocks = summary.nr_blocks,
+		                compressed = std::move(compressed)] {
+			try {
+				return decode_record(compressed, nr_blocks);
+			} catch (const error& e) {
+				throw error(cat(input, ": record ", record, ": ", e.what(), " (the pack file is damaged)"));
+			}
+		});
+		compressed = std::vector<uint8_t>();
 	}
-	flush_run();
+	while (!decoding.empty())
+		write_record(decoding.take_oldest());
 	// Packs are never written without blocks; a file that ends right after
 	// its header lost everything else. (A cut exactly between two later
 	// records cannot be seen: the format has no record count.)

@@ -12,7 +12,7 @@ void deflate_record(std::span<const uint8_t> raw, std::vector<uint8_t>& out)
 {
 	uLongf len = compressBound(static_cast<uLong>(raw.size()));
 	out.resize(len);
-	int rc = compress2(out.data(), &len, raw.data(), static_cast<uLong>(raw.size()), Z_DEFAULT_COMPRESSION);
+	int rc = compress2(out.data(), &len, raw.data(), static_cast<uLong>(raw.size()), Z_BEST_SPEED);
 	if (rc != Z_OK)
 		throw error(cat("zlib could not compress a record (error ", rc, ")"));
 	out.resize(len);

@@ -95,6 +95,13 @@ class UnpackGoodPacks(UnpackTestCase):
         self.assertUnpacks(header(3) + record([(2, literal(a))]) + record([(2, literal(b))]),
                            bytes(2 * BLOCK) + b)
 
+    def test_many_records_and_later_copies(self):
+        # More records than cores decode at once: each block's last copy in
+        # file order is the one unpacked.
+        copies = {b: [sealed(10 * b + k, SALT_NODE, b) for k in range(3)] for b in range(6)}
+        records = [record([(b, literal(copies[b][k]))]) for k in range(3) for b in range(6)]
+        self.assertUnpacks(header(6) + b"".join(records), b"".join(copies[b][2] for b in range(6)))
+
     def test_from_a_pipe(self):
         node = sealed(2, SALT_NODE, 1)
         out = self.path("out.img")
@@ -141,6 +148,14 @@ class UnpackDamagedPacks(UnpackTestCase):
         z = zlib.compress(struct.pack("<Q", 0) + literal(sealed(1, SALT_SUPERBLOCK, 0)))
         self.assertFails(header(8) + struct.pack("<Q", len(z) + 3) + z + b"xyz", "3 bytes after its compressed data")
         self.assertFails(header(8) + struct.pack("<Q", 1 << 40), "record 1 claims")
+
+    def test_the_first_fault_in_the_file_is_reported(self):
+        node = literal(sealed(2, SALT_NODE, 3))
+        bad_block = record([(9, node)])
+        cut = record([(3, node)])[:-5]
+        self.assertFails(header(8) + record([(3, node)]) + bad_block + cut, "record 2: block 9 is past the end")
+        self.assertFails(header(8) + record([(3, node)]) * 5 + bad_block + record([(2, literal(bytes(BLOCK)))]),
+                         "record 6: block 9 is past the end")
 
     def test_bad_blocks(self):
         self.assertFails(header(8) + record([(8, literal(sealed(1, SALT_NODE, 8)))]),
