@@ -1,5 +1,7 @@
 // CRC-32C (Castagnoli), the checksum of every metadata block. Uses the SSE4.2
-// crc32 instruction when the CPU has it, a table-driven fallback otherwise.
+// crc32 instruction when the CPU has it (over three interleaved stripes, joined
+// with a carry-less multiply, where it also has PCLMULQDQ), a table-driven
+// fallback otherwise.
 #pragma once
 
 #include <cstddef>
