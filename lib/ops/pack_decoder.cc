@@ -1,7 +1,6 @@
 #include "ops/pack_decoder.h"
 
 #include <cstring>
-#include <vector>
 
 #include "base/endian.h"
 #include "base/error.h"
@@ -121,12 +120,18 @@ void pack_decoder::instruction(sink& out, size_t times)
 		size_t n = wide_count();
 		if (8 * n > out.size - out.used)
 			throw error("the encoding runs past the end of the block");
-		std::vector<uint8_t> high(8 * n), low(8 * n);
-		sink h{high.data(), high.size()}, l{low.data(), low.size()};
+		// Each level holds two columns on the stack: a record could
+		// otherwise nest runs until the stack overflows.
+		if (nesting_ == max_nesting)
+			throw error(cat("shifted runs nested more than ", max_nesting, " deep"));
+		++nesting_;
+		uint8_t high[block_size], low[block_size];
+		sink h{high, 8 * n}, l{low, 8 * n};
 		run_until(h, h.size);
 		run_until(l, l.size);
+		--nesting_;
 		for (size_t i = 0; i < n; ++i) {
-			uint64_t v = (load_le64(high.data() + 8 * i) << 24) | (load_le64(low.data() + 8 * i) & 0xffffff);
+			uint64_t v = (load_le64(high + 8 * i) << 24) | (load_le64(low + 8 * i) & 0xffffff);
 			store_le64(out.data + out.used, v);
 			out.used += 8;
 		}
@@ -140,6 +145,7 @@ void pack_decoder::decode_block(uint8_t* out)
 {
 	// Each block starts the machine afresh.
 	base_ = 0;
+	nesting_ = 0;
 	sink s{out, block_size};
 	run_until(s, block_size);
 }

@@ -37,9 +37,14 @@ private:
 	void run_until(sink& out, size_t wanted);
 	void instruction(sink& out, size_t times);
 
+	// Shifted runs inside the columns of shifted runs: the packers write
+	// none; a few levels are run.
+	static constexpr unsigned max_nesting = 4;
+
 	std::span<const uint8_t> in_;
 	size_t pos_ = 0;
 	uint64_t base_ = 0;
+	unsigned nesting_ = 0;
 };
 
 }

@@ -168,6 +168,9 @@ class UnpackDamagedPacks(UnpackTestCase):
         self.assertFails(header(8) + record([(2, literal(bytes(BLOCK))[:-1])]), "runs past the end of the record")
         self.assertFails(header(8) + record([(2, literal(sealed(1, SALT_NODE, 2)) + bytes(3))]),
                          "a block number is cut short")
+        # Shifted runs nested in each other's columns (it overflowed the stack).
+        self.assertFails(header(8) + record([(2, bytes([0xb0, 1]) * 100000)]),
+                         "block 2: shifted runs nested more than 4 deep")
 
     def test_existing_output_is_left_alone(self):
         out = self.path("keep.img")

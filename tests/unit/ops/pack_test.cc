@@ -39,6 +39,21 @@ std::vector<uint8_t> decode(const std::vector<uint8_t>& code)
 	return block;
 }
 
+// A block of 512 values: shifted runs of one value, each in the high column
+// of the one before it (the innermost high part 2, every low part 3), then
+// the last low part 511 more times.
+std::vector<uint8_t> nested_shifted_runs(int levels)
+{
+	std::vector<uint8_t> code;
+	for (int level = 0; level < levels; ++level)
+		code.insert(code.end(), {0xb0, 1});
+	code.insert(code.end(), {0x01, 2});
+	for (int level = 0; level < levels; ++level)
+		code.insert(code.end(), {0x01, 3});
+	code.insert(code.end(), {0x81, 0xff, 0x30});
+	return code;
+}
+
 std::vector<uint8_t> round_trip(const std::vector<uint8_t>& block, pdata::block_kind kind)
 {
 	std::string code;
@@ -149,6 +164,15 @@ TEST_CASE("the pack machine runs counts, repeats, negative steps and shifted run
 	block = decode(code);
 	for (size_t i = 0; i < 512; ++i)
 		REQUIRE(load_le64(block.data() + 8 * i) == (((i + 1) << 24) | 7));
+
+	// Shifted runs inside shifted runs, four levels.
+	block = decode(nested_shifted_runs(4));
+	uint64_t first = 2;
+	for (int level = 0; level < 4; ++level)
+		first = (first << 24) | 3;
+	CHECK(load_le64(block.data()) == first);
+	for (size_t i = 1; i < 512; ++i)
+		REQUIRE(load_le64(block.data() + 8 * i) == 3);
 }
 
 TEST_CASE("bad instruction streams are errors, not crashes", "[pack]")
@@ -174,6 +198,14 @@ TEST_CASE("bad instruction streams are errors, not crashes", "[pack]")
 	fails(long_literal, "runs past the end of the block");
 	fails({0xa2, 0x00, 0x10, 1, 2}, "runs past the end of the record");
 	fails({0xb3, 0x00}, "runs past the end of the block");
+	// Four levels of shifted runs are run (the test above); a fifth is
+	// refused, and so is a record of them nested a hundred thousand deep
+	// (it overflowed the stack before there was a limit).
+	fails(nested_shifted_runs(5), "shifted runs nested more than 4 deep");
+	std::vector<uint8_t> very_deep;
+	for (int level = 0; level < 100000; ++level)
+		very_deep.insert(very_deep.end(), {0xb0, 1});
+	fails(very_deep, "nested more than 4 deep");
 
 	pack_decoder d(std::vector<uint8_t>{1, 2, 3});
 	CHECK_THROWS_AS(d.read_u64(), error);
