@@ -40,7 +40,11 @@ TEST_CASE("ordered_jobs runs no more than its limit at once", "[ordered_jobs]")
 			int now = ++running;
 			for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);)
 				;
-			std::this_thread::sleep_for(3ms);
+			// Wait a while for a partner, so that the count says how many
+			// may run at once rather than how soon threads start.
+			for (int waited = 0; waited < 500 && running.load() < 2; ++waited)
+				std::this_thread::sleep_for(1ms);
+			std::this_thread::sleep_for(2ms);
 			--running;
 			return 0;
 		});
