@@ -1,7 +1,8 @@
 #include "base/crc32c.h"
 
 #include <array>
-#include <cstring>
+
+#include "base/endian.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -65,19 +66,12 @@ __attribute__((target("sse4.2,pclmul"))) inline uint64_t skip(uint64_t crc, uint
 	return _mm_crc32_u64(0, static_cast<uint64_t>(_mm_cvtsi128_si64(product)));
 }
 
-inline uint64_t load64(const uint8_t* p)
-{
-	uint64_t v;
-	std::memcpy(&v, p, 8);
-	return v;
-}
-
 __attribute__((target("sse4.2"))) uint32_t crc32c_update_sse42(uint32_t crc, const void* data, size_t len)
 {
 	auto p = static_cast<const uint8_t*>(data);
 	uint64_t c = crc;
 	while (len >= 8) {
-		c = _mm_crc32_u64(c, load64(p));
+		c = _mm_crc32_u64(c, load_le64(p));
 		p += 8;
 		len -= 8;
 	}
@@ -93,9 +87,9 @@ __attribute__((target("sse4.2,pclmul"))) uint32_t crc32c_update_striped(uint32_t
 	while (len >= 3 * stripe) {
 		uint64_t second = 0, third = 0;
 		for (size_t i = 0; i < stripe; i += 8) {
-			c = _mm_crc32_u64(c, load64(p + i));
-			second = _mm_crc32_u64(second, load64(p + stripe + i));
-			third = _mm_crc32_u64(third, load64(p + 2 * stripe + i));
+			c = _mm_crc32_u64(c, load_le64(p + i));
+			second = _mm_crc32_u64(second, load_le64(p + stripe + i));
+			third = _mm_crc32_u64(third, load_le64(p + 2 * stripe + i));
 		}
 		c = skip(c, skip_two_stripes) ^ skip(second, skip_one_stripe) ^ third;
 		p += 3 * stripe;
