@@ -9,17 +9,23 @@
 // to the exact comparison, which names each block.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 
 namespace thinmeta::ops {
 
 class ref_count_summary {
 public:
+	// One mix per sum (two a pair, where there were four), each of a
+	// different packing of the pair: block and count side by side (one to
+	// one while blocks have at most 40 bits, as data blocks do, and counts
+	// 24), and block times a large odd constant plus the count. A pair is
+	// added per bitmap entry of 3 or more: tens of millions at 4 GiB.
 	void add(uint64_t block, uint32_t count)
 	{
 		++pairs_;
-		sum_a_ += mix_a(mix_a(block) + count);
-		sum_b_ += mix_b(mix_b(block ^ 0x9E3779B97F4A7C15ull) + count);
+		sum_a_ += mix_a(block ^ std::rotl(uint64_t(count), 40));
+		sum_b_ += mix_b(block * 0x9E3779B97F4A7C15ull + count);
 	}
 
 	uint64_t pairs() const { return pairs_; }

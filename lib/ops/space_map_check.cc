@@ -141,17 +141,40 @@ private:
 	bool complete_ = true;
 };
 
-// The four 2-bit counts packed in each possible bitmap byte.
+// The four 2-bit counts packed in each possible bitmap byte, and the other
+// way: the byte for four counts.
 struct byte_decoder {
 	uint8_t counts[256][4];
+	uint8_t in_use[256];     // counts of 1 and 2
+	bool overflow[256];      // some count is 3: "look in the ref-count tree"
+	uint8_t field[4][4];     // count (0-3) -> its bits at entry e of a byte
 	byte_decoder()
 	{
 		for (unsigned byte = 0; byte < 256; ++byte) {
 			uint8_t one[block_size] = {};
 			one[pdata::bitmap_header_size] = static_cast<uint8_t>(byte);
-			for (uint32_t e = 0; e < 4; ++e)
-				counts[byte][e] = static_cast<uint8_t>(pdata::bitmap_entry(one, e));
+			in_use[byte] = 0;
+			overflow[byte] = false;
+			for (uint32_t e = 0; e < 4; ++e) {
+				unsigned count = pdata::bitmap_entry(one, e);
+				counts[byte][e] = static_cast<uint8_t>(count);
+				in_use[byte] = static_cast<uint8_t>(in_use[byte] + (count == 1 || count == 2));
+				overflow[byte] |= count == pdata::overflow_marker;
+			}
 		}
+		for (unsigned e = 0; e < 4; ++e)
+			for (unsigned count = 0; count < 4; ++count) {
+				uint8_t one[block_size] = {};
+				pdata::set_bitmap_entry(one, e, count);
+				field[e][count] = one[pdata::bitmap_header_size];
+			}
+	}
+	// The byte holding four expected counts (3 for 3 or more).
+	uint8_t byte_for(const uint32_t* want) const
+	{
+		constexpr unsigned top = pdata::overflow_marker;
+		return static_cast<uint8_t>(field[0][std::min(want[0], top)] | field[1][std::min(want[1], top)] |
+		                            field[2][std::min(want[2], top)] | field[3][std::min(want[3], top)]);
 	}
 };
 
@@ -287,7 +310,7 @@ void check_space_map(const io::block_device& dev, const stored_space_map& sm, co
 		}
 		expected.get(v.base, v.count, want.data());
 		const uint8_t* bytes = v.bitmap + pdata::bitmap_header_size;
-		for (uint32_t e = 0; e < v.count; ++e) {
+		auto one_entry = [&](uint32_t e) {
 			uint32_t stored = decode.counts[bytes[e / 4]][e % 4];
 			if (stored == want[e] && stored != pdata::overflow_marker) {
 				cmp.agree(stored);
@@ -297,7 +320,30 @@ void check_space_map(const io::block_device& dev, const stored_space_map& sm, co
 			} else {
 				cmp.compare(v.base + e, stored, want[e]);
 			}
+		};
+		// A byte at a time where it is what the expected counts make it
+		// (nearly always); otherwise its entries one by one.
+		uint64_t in_use = 0;
+		uint32_t e = 0;
+		for (; e + 4 <= v.count; e += 4) {
+			uint8_t byte = bytes[e / 4];
+			if (byte != decode.byte_for(&want[e])) {
+				for (uint32_t k = e; k < e + 4; ++k)
+					one_entry(k);
+				continue;
+			}
+			in_use += decode.in_use[byte];
+			// Its 3s expect counts of 3 or more, for the ref-count tree.
+			if (decode.overflow[byte])
+				for (uint32_t k = e; k < e + 4; ++k)
+					if (want[k] >= pdata::overflow_marker) {
+						expected_overflow.add(v.base + k, want[k]);
+						++overflow_in_use;
+					}
 		}
+		for (; e < v.count; ++e)
+			one_entry(e);
+		cmp.add_in_use(in_use);
 		progress.update(cat("checking ", sm.name, " space map"), v.index + 1, nr_bitmaps);
 	});
 	if (expected_overflow == sm.ref_counts)

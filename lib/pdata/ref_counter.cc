@@ -107,11 +107,29 @@ void ref_counter::get_range(uint64_t first, uint32_t n, uint32_t* out) const
 		uint64_t offset = first & chunk_mask;
 		uint32_t here = static_cast<uint32_t>(std::min<uint64_t>(n, chunk_size - offset));
 		const chunk& c = chunks_[first >> chunk_bits];
-		if (!c.counts)
+		if (!c.counts) {
 			std::fill_n(out, here, 0u);
-		else
-			for (uint32_t i = 0; i < here; ++i)
-				out[i] = stored(c, first + i);
+		} else if (!c.wide) {
+			// Straight-line loops over the chunk's own layout rather than
+			// stored()'s tests per block: the space map check asks for every
+			// block's count.
+			const uint8_t* counts = c.counts.get();
+			for (uint32_t i = 0; i < here; ++i) {
+				uint64_t o = offset + i;
+				out[i] = (counts[o >> 1] >> ((o & 1) * 4)) & 0xF;
+			}
+		} else {
+			const uint8_t* counts = c.counts.get() + offset;
+			bool large = false;
+			for (uint32_t i = 0; i < here; ++i) {
+				out[i] = counts[i];
+				large |= counts[i] == wide_limit;
+			}
+			if (large)
+				for (uint32_t i = 0; i < here; ++i)
+					if (out[i] == wide_limit)
+						out[i] = large_.at(first + i);
+		}
 		first += here;
 		out += here;
 		n -= here;

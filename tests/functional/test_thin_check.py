@@ -215,6 +215,16 @@ class SpaceMapDamage(CheckTestCase):
                          f"data block {b}: reference count 2 in the space map, but {count} references found",
                          f"the ref-count tree holds a count for block {b} but its bitmap does not refer to it")
 
+    def test_nr_allocated_is_compared_with_the_bitmaps(self):
+        # The bitmaps' blocks in use (counts of 3 or more among them) total
+        # the superblock's figure; one more is reported, as a warning.
+        nr_allocated = self.img.superblock()["data_sm"][1]
+        self.img.patch_superblock(72, "<Q", nr_allocated + 1)
+        r = check(self.image)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn(f"the data space map says {nr_allocated + 1} blocks are in use, but its bitmaps count "
+                      f"{nr_allocated}\n", r.stderr)
+
     def test_damaged_data_bitmap(self):
         bitmap = self.img.data_bitmap(0)
         data = self.img.read(bitmap)

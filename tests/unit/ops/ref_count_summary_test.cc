@@ -72,6 +72,14 @@ TEST_CASE("ref_count_summary tells sets apart", "[ref_count_summary]")
 	extra.emplace_back(1, 3);
 	CHECK_FALSE(summarise(extra) == original);
 
+	// A count past 24 bits, and a block high in the 40 bits of a data block.
+	pairs large = p;
+	large[30].second += 1u << 24;
+	CHECK_FALSE(summarise(large) == original);
+	pairs high = p;
+	high[40].first += uint64_t(1) << 39;
+	CHECK_FALSE(summarise(high) == original);
+
 	// A pair counted twice and another left out keep the number of pairs.
 	pairs repeated = p;
 	repeated[20] = repeated[21];
