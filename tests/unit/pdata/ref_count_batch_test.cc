@@ -66,3 +66,32 @@ TEST_CASE("ref_counter::inc_chunk widens a chunk part way through", "[ref_counte
 	CHECK(c.get(3) == 0);
 	CHECK(c.get(ref_counter::chunk_size + 5) == 0);
 }
+
+TEST_CASE("ref_counter::inc_chunk counts past 254 part way through a wide chunk, and on after it", "[ref_counter]")
+{
+	ref_counter direct(ref_counter::chunk_size), batched(ref_counter::chunk_size);
+	std::vector<uint16_t> offsets;
+	// Block 9 reaches 15 (the chunk widens) and then 300 (past a byte),
+	// while blocks around it keep counting on either side of both steps.
+	for (uint16_t i = 0; i < 300; ++i) {
+		offsets.push_back(9);
+		offsets.push_back(static_cast<uint16_t>(100 + i));
+		offsets.push_back(static_cast<uint16_t>(100 + i));
+	}
+	offsets.push_back(0xFFFF);
+	for (uint16_t o : offsets)
+		direct.inc(o);
+	batched.inc_chunk(0, offsets);
+	std::vector<uint32_t> want(ref_counter::chunk_size), got(ref_counter::chunk_size);
+	direct.get_range(0, ref_counter::chunk_size, want.data());
+	batched.get_range(0, ref_counter::chunk_size, got.data());
+	CHECK(got == want);
+	CHECK(got[9] == 300);
+	CHECK(got[399] == 2);
+	CHECK(got[0xFFFF] == 1);
+
+	// A second batch on the wide chunk, with a count held in the map.
+	batched.inc_chunk(0, offsets);
+	CHECK(batched.get(9) == 600);
+	CHECK(batched.get(100) == 4);
+}
