@@ -14,7 +14,8 @@
 
 namespace thinmeta::pdata {
 
-// Counts: size(), get(b), chunks of ref_counter::chunk_size blocks.
+// Counts: size(), get(b), prefetch_chunk(chunk), chunks of
+// ref_counter::chunk_size blocks.
 template <typename Counts, typename Answer>
 class ref_count_lookup {
 public:
@@ -45,13 +46,19 @@ private:
 	void answer(uint64_t chunk)
 	{
 		uint64_t base = chunk << ref_counter::chunk_bits;
-		for (uint64_t q : pending_.take(chunk))
+		auto questions = pending_.take(chunk);
+		// A full buffer's questions land all over the chunk: fetch its
+		// counts whole, in order, rather than miss line by line.
+		if (questions.size() == capacity)
+			counts_.prefetch_chunk(chunk);
+		for (uint64_t q : questions)
 			answer_(counts_.get(base + (q & 0xFFFF)), q >> 16);
 	}
 
 	const Counts& counts_;
 	Answer answer_;
-	chunk_buffers<uint64_t, 1024> pending_;
+	static constexpr uint32_t capacity = 1024;  // questions held per chunk
+	chunk_buffers<uint64_t, capacity> pending_;
 };
 
 }

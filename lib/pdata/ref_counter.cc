@@ -113,6 +113,16 @@ void ref_counter::dec(uint64_t b)
 		store(c, b, count - 1);
 }
 
+void ref_counter::prefetch_chunk(uint64_t chunk_index) const
+{
+	const chunk& c = chunks_[chunk_index];
+	if (!c.counts)
+		return;
+	uint64_t bytes = c.wide ? chunk_size : chunk_size / 2;
+	for (uint64_t k = 0; k < bytes; k += 64)
+		__builtin_prefetch(c.counts.get() + k);
+}
+
 uint32_t ref_counter::get(uint64_t b) const
 {
 	return stored(chunks_[b >> chunk_bits], b);

@@ -47,6 +47,8 @@ public:
 	// Takes one off a count above 0 (a reference given back).
 	void dec(uint64_t b);
 	uint32_t get(uint64_t b) const;
+	// Asks the CPU for a chunk's counts ahead of many get()s in it.
+	void prefetch_chunk(uint64_t chunk) const;
 	// Counts of blocks [first, first + n) into out.
 	void get_range(uint64_t first, uint32_t n, uint32_t* out) const;
 	// Bytes held, for memory accounting in benchmarks.

@@ -44,6 +44,13 @@ void use_tally::inc_chunk(uint64_t chunk, std::span<const uint16_t> offsets)
 		add_use(counts, offset);
 }
 
+void use_tally::prefetch_chunk(uint64_t chunk) const
+{
+	if (const uint8_t* counts = chunks_[chunk].get())
+		for (uint64_t k = 0; k < chunk_bytes; k += 64)
+			__builtin_prefetch(counts + k);
+}
+
 uint32_t use_tally::get(uint64_t b) const
 {
 	const auto& counts = chunks_[b >> chunk_bits];

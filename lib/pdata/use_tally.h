@@ -31,6 +31,8 @@ public:
 	void inc_chunk(uint64_t chunk, std::span<const uint16_t> offsets);
 	// 0, 1, or more_than_once.
 	uint32_t get(uint64_t b) const;
+	// Asks the CPU for a chunk's counts ahead of many get()s in it.
+	void prefetch_chunk(uint64_t chunk) const;
 	// Bytes held, for memory accounting in benchmarks.
 	uint64_t memory_used() const { return chunks_in_use_ * chunk_bytes; }
 
