@@ -16,11 +16,11 @@ namespace thinmeta::ops {
 
 class ref_count_summary {
 public:
-	// One mix per sum (two a pair, where there were four), each of a
-	// different packing of the pair: block and count side by side (one to
-	// one while blocks have at most 40 bits, as data blocks do, and counts
-	// 24), and block times a large odd constant plus the count. A pair is
-	// added per bitmap entry of 3 or more: tens of millions at 4 GiB.
+	// One mix per sum, each of a different packing of the pair: block and
+	// count side by side (one to one while blocks have at most 40 bits, as
+	// data blocks do, and counts 24), and block times a large odd constant
+	// plus the count. A pair is added per bitmap entry of 3 or more: tens
+	// of millions at 4 GiB, so the mixing is kept to two a pair.
 	void add(uint64_t block, uint32_t count)
 	{
 		++pairs_;
