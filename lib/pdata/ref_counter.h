@@ -69,6 +69,8 @@ private:
 		bool wide = false;
 	};
 
+	// The bytes of a chunk's counts: half a byte or a byte per block.
+	static uint64_t bytes_of(const chunk& c) { return c.wide ? chunk_size : chunk_size / 2; }
 	uint32_t stored(const chunk& c, uint64_t b) const;
 	void store(chunk& c, uint64_t b, uint32_t count);
 	void widen(chunk& c);

@@ -1,5 +1,7 @@
 #include "pdata/use_tally.h"
 
+#include "base/prefetch.h"
+
 namespace thinmeta::pdata {
 
 namespace {
@@ -47,8 +49,7 @@ void use_tally::inc_chunk(uint64_t chunk, std::span<const uint16_t> offsets)
 void use_tally::prefetch_chunk(uint64_t chunk) const
 {
 	if (const uint8_t* counts = chunks_[chunk].get())
-		for (uint64_t k = 0; k < chunk_bytes; k += 64)
-			__builtin_prefetch(counts + k);
+		prefetch_region(counts, chunk_bytes);
 }
 
 uint32_t use_tally::get(uint64_t b) const
