@@ -18,7 +18,7 @@ uint32_t ref_counter::stored(const chunk& c, uint64_t b) const
 	if (!c.counts)
 		return 0;
 	if (!c.wide)
-		return (c.counts[(b & chunk_mask) >> 1] >> ((b & 1) * 4)) & 0xF;
+		return narrow_count(c.counts.get(), b & chunk_mask);
 	uint8_t count = c.counts[b & chunk_mask];
 	return count == wide_limit ? large_.at(b) : count;
 }
@@ -27,7 +27,7 @@ void ref_counter::widen(chunk& c)
 {
 	auto wide = std::make_unique<uint8_t[]>(chunk_size);
 	for (uint64_t i = 0; i < chunk_size; ++i)
-		wide[i] = (c.counts[i >> 1] >> ((i & 1) * 4)) & 0xF;
+		wide[i] = static_cast<uint8_t>(narrow_count(c.counts.get(), i));
 	c.counts = std::move(wide);
 	c.wide = true;
 	--narrow_chunks_;
@@ -136,10 +136,8 @@ void ref_counter::get_range(uint64_t first, uint32_t n, uint32_t* out) const
 			// stored()'s tests per block: the space map check asks for every
 			// block's count.
 			const uint8_t* counts = c.counts.get();
-			for (uint32_t i = 0; i < here; ++i) {
-				uint64_t o = offset + i;
-				out[i] = (counts[o >> 1] >> ((o & 1) * 4)) & 0xF;
-			}
+			for (uint32_t i = 0; i < here; ++i)
+				out[i] = narrow_count(counts, offset + i);
 		} else {
 			const uint8_t* counts = c.counts.get() + offset;
 			bool large = false;

@@ -69,6 +69,11 @@ private:
 		bool wide = false;
 	};
 
+	// The count at `offset` of a narrow chunk's nibbles.
+	static unsigned narrow_count(const uint8_t* counts, uint64_t offset)
+	{
+		return (counts[offset >> 1] >> ((offset & 1) * 4)) & 0xF;
+	}
 	// The bytes of a chunk's counts: half a byte or a byte per block.
 	static uint64_t bytes_of(const chunk& c) { return c.wide ? chunk_size : chunk_size / 2; }
 	uint32_t stored(const chunk& c, uint64_t b) const;
