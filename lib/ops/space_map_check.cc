@@ -310,13 +310,18 @@ void check_space_map(const io::block_device& dev, const stored_space_map& sm, co
 		}
 		expected.get(v.base, v.count, want.data());
 		const uint8_t* bytes = v.bitmap + pdata::bitmap_header_size;
+		// An entry of 3: its expected count is fingerprinted for the
+		// ref-count tree's.
+		auto expect_overflow = [&](uint32_t e) {
+			expected_overflow.add(v.base + e, want[e]);
+			overflow_in_use += want[e] != 0;
+		};
 		auto one_entry = [&](uint32_t e) {
 			uint32_t stored = decode.counts[bytes[e / 4]][e % 4];
 			if (stored == want[e] && stored != pdata::overflow_marker) {
 				cmp.agree(stored);
 			} else if (stored == pdata::overflow_marker) {
-				expected_overflow.add(v.base + e, want[e]);
-				overflow_in_use += want[e] != 0;
+				expect_overflow(e);
 			} else {
 				cmp.compare(v.base + e, stored, want[e]);
 			}
@@ -333,13 +338,10 @@ void check_space_map(const io::block_device& dev, const stored_space_map& sm, co
 				continue;
 			}
 			in_use += decode.in_use[byte];
-			// Its 3s expect counts of 3 or more, for the ref-count tree.
 			if (decode.overflow[byte])
 				for (uint32_t k = e; k < e + 4; ++k)
-					if (want[k] >= pdata::overflow_marker) {
-						expected_overflow.add(v.base + k, want[k]);
-						++overflow_in_use;
-					}
+					if (want[k] >= pdata::overflow_marker)
+						expect_overflow(k);
 		}
 		for (; e < v.count; ++e)
 			one_entry(e);
