@@ -159,7 +159,12 @@ void block_device::read_bytes(uint64_t offset, uint64_t len, uint8_t* out) const
 void block_device::set_read_policy(const read_policy& policy)
 {
 	policy_ = policy;
-	gap_sink_ = aligned_buffer(policy.max_gap_blocks);
+	// A gap is one vector into gap_sink_; in a huge page it is one segment
+	// of the request, where in small pages it would be one per block (the
+	// loop device takes 128 segments per request, so gaps in small pages
+	// cut a request of scattered leaves at a few hundred kilobytes).
+	constexpr uint64_t huge_page_blocks = aligned_buffer::huge_page_bytes / block_size;
+	gap_sink_ = aligned_buffer(policy.max_gap_blocks ? std::max(policy.max_gap_blocks, huge_page_blocks) : 0);
 	async_.reset();
 	if (policy.in_flight > 1) {
 		try {
