@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <linux/aio_abi.h>
 #include <sys/syscall.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -35,22 +36,80 @@ long io_getevents(aio_context_t ctx, long min_nr, long nr, io_event* events)
 
 }
 
-async_reads::async_reads(unsigned depth) : depth_(depth)
+async_reads::async_reads(unsigned depth, unsigned callers) : depth_(depth)
 {
-	aio_context_t ctx = 0;
-	if (io_setup(depth, &ctx) < 0)
-		throw io_error("cannot set up asynchronous reads", errno);
-	context_ = ctx;
+	for (unsigned k = 0; k < std::max(callers, 1u); ++k) {
+		aio_context_t ctx = 0;
+		if (io_setup(depth, &ctx) < 0) {
+			int err = errno;
+			for (auto c : contexts_)
+				io_destroy(c);
+			throw io_error("cannot set up asynchronous reads", err);
+		}
+		contexts_.push_back(ctx);
+	}
+	free_ = contexts_;
 }
 
 async_reads::~async_reads()
 {
-	io_destroy(context_);
+	// io_destroy returns once the kernel has retired the context, after an
+	// RCU grace period or two (30 to 60 ms seen here): the contexts retire
+	// side by side, so that each one costs no more time than the first.
+	std::vector<std::thread> retiring;
+	for (size_t k = 1; k < contexts_.size(); ++k) {
+		try {
+			retiring.emplace_back([c = contexts_[k]] { io_destroy(c); });
+		} catch (...) {
+			io_destroy(contexts_[k]);
+		}
+	}
+	if (!contexts_.empty())
+		io_destroy(contexts_[0]);
+	for (auto& t : retiring)
+		t.join();
 }
 
 void async_reads::run(int fd, std::span<vector_read> reads)
 {
-	std::lock_guard hold(turn_);
+	unsigned long context;
+	{
+		std::unique_lock lock(mutex_);
+		returned_.wait(lock, [&] { return !free_.empty() || contexts_.empty(); });
+		if (contexts_.empty())
+			throw io_error("cannot set up asynchronous reads again after a failure", EAGAIN);
+		context = free_.back();
+		free_.pop_back();
+	}
+	try {
+		run_in(context, fd, reads);
+	} catch (...) {
+		// Reads still in flight would hand their completions to the next
+		// caller: the context goes, once they are done (io_destroy waits),
+		// and a new one takes its place.
+		io_destroy(context);
+		aio_context_t fresh = 0;
+		bool renewed = io_setup(depth_, &fresh) == 0;
+		{
+			std::lock_guard lock(mutex_);
+			std::erase(contexts_, context);
+			if (renewed) {
+				contexts_.push_back(fresh);
+				free_.push_back(fresh);
+			}
+		}
+		returned_.notify_one();
+		throw;
+	}
+	{
+		std::lock_guard lock(mutex_);
+		free_.push_back(context);
+	}
+	returned_.notify_one();
+}
+
+void async_reads::run_in(unsigned long context, int fd, std::span<vector_read> reads)
+{
 	// The kernel copies a control block when it is submitted; one each, in
 	// the order of the reads, submitted as room in the queue allows.
 	std::vector<iocb> blocks(reads.size());
@@ -71,7 +130,7 @@ void async_reads::run(int fd, std::span<vector_read> reads)
 	while (done < reads.size()) {
 		size_t room = std::min<size_t>(depth_ - (submitted - done), reads.size() - submitted);
 		if (room) {
-			long n = io_submit(context_, static_cast<long>(room), queue.data() + submitted);
+			long n = io_submit(context, static_cast<long>(room), queue.data() + submitted);
 			if (n >= 0)
 				submitted += static_cast<size_t>(n);
 			else if (errno != EINTR && !(errno == EAGAIN && submitted > done))
@@ -80,7 +139,7 @@ void async_reads::run(int fd, std::span<vector_read> reads)
 		}
 		if (submitted == done)
 			continue;
-		long got = io_getevents(context_, 1, static_cast<long>(events.size()), events.data());
+		long got = io_getevents(context, 1, static_cast<long>(events.size()), events.data());
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;

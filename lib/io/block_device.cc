@@ -25,11 +25,13 @@ constexpr uint64_t max_request_bytes = 8u << 20;
 // of microseconds on an SSD or through a virtual disk, about the transfer
 // of 64 KiB; so gaps of up to 16 blocks are read rather than skipped, and
 // up to 32 requests are in flight at once (a level of a tree whose nodes
-// lie far apart waits one latency, not one per node). A regular file is
-// read from the page cache, where a request costs barely more than copying
-// a gap would: thin_check timed the same with gaps of 0 to 8 blocks.
-constexpr read_policy device_read_policy{16, 32, true};
-constexpr read_policy file_read_policy{0, 1, false};
+// lie far apart waits one latency, not one per node). Two batches are read
+// at once, so the device has the next batch's requests while the last of
+// one batch's complete. A regular file is read from the page cache, where
+// a request costs barely more than copying a gap would: thin_check timed
+// the same with gaps of 0 to 8 blocks.
+constexpr read_policy device_read_policy{16, 32, true, 2};
+constexpr read_policy file_read_policy{0, 1, false, 1};
 
 // After a read of `bytes` into `iov`: the index of the first vector not
 // yet full, that vector trimmed to what it still lacks.
@@ -168,7 +170,7 @@ void block_device::set_read_policy(const read_policy& policy)
 	async_.reset();
 	if (policy.in_flight > 1) {
 		try {
-			async_ = std::make_unique<async_reads>(policy.in_flight);
+			async_ = std::make_unique<async_reads>(policy.in_flight, policy.batches_in_flight);
 		} catch (const io_error&) {
 			// No asynchronous I/O here: one request at a time still works.
 		}

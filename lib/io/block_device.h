@@ -28,6 +28,8 @@ struct read_policy {
 	// work on what was read is better done on another thread than the one
 	// reading (see read_ahead).
 	bool reads_wait = false;
+	// Batches read_ahead reads at once, each its own requests in flight.
+	unsigned batches_in_flight = 1;
 };
 
 // exclusive: a block device is opened with O_EXCL, so one the kernel is using

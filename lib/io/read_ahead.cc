@@ -13,16 +13,21 @@ read_ahead::read_ahead(const block_device& dev, std::vector<std::span<const bloc
 read_ahead::read_ahead(const block_device& dev, std::vector<std::span<const block_address>> batches,
                        prepare_fn prepare, read_ahead_buffers& buffers)
     : dev_(dev), batches_(std::move(batches)), prepare_(std::move(prepare)),
-      prepare_apart_(prepare_ && dev.policy().reads_wait), buffers_(buffers.buffers)
+      prepare_apart_(prepare_ && dev.policy().reads_wait),
+      nr_readers_(dev.policy().reads_wait
+                      ? std::clamp<size_t>(dev.policy().batches_in_flight, 1, read_ahead_buffers::max_readers)
+                      : 1),
+      nr_buffers_(nr_readers_ + 2), buffers_(buffers.buffers), in_memory_(batches_.size())
 {
 	size_t largest = 1;
 	for (auto& b : batches_)
 		largest = std::max(largest, b.size());
-	for (auto& buffer : buffers_)
-		buffer.reserve(largest);
+	for (size_t k = 0; k < nr_buffers_; ++k)
+		buffers_[k].reserve(largest);
 	if (batches_.empty())
 		return;
-	reader_ = std::thread([this] { read_batches(); });
+	for (size_t r = 0; r < std::min(nr_readers_, batches_.size()); ++r)
+		readers_.emplace_back([this, r] { read_batches(r, nr_readers_); });
 	if (prepare_apart_)
 		preparer_ = std::thread([this] { prepare_batches(); });
 }
@@ -34,8 +39,8 @@ read_ahead::~read_ahead()
 		stop_ = true;
 	}
 	changed_.notify_all();
-	if (reader_.joinable())
-		reader_.join();
+	for (auto& reader : readers_)
+		reader.join();
 	if (preparer_.joinable())
 		preparer_.join();
 }
@@ -52,29 +57,32 @@ void read_ahead::fail(size_t batch, std::exception_ptr e)
 	changed_.notify_all();
 }
 
-void read_ahead::read_batches()
+void read_ahead::read_batches(size_t first, size_t step)
 {
-	constexpr size_t nr_buffers = read_ahead_buffers::count;
-	for (size_t k = 0; k < batches_.size(); ++k) {
+	for (size_t k = first; k < batches_.size(); k += step) {
 		{
-			// Batch k reuses the buffer of batch k - nr_buffers, free once
-			// the consumer has moved past that batch.
+			// Batch k reuses the buffer of batch k - nr_buffers_, free once
+			// the consumer has moved past that batch. A failure in a later
+			// batch (another reader's) leaves this one to be read: the
+			// consumer gets every batch before the failure.
 			std::unique_lock lock(mutex_);
-			changed_.wait(lock, [&] { return stop_ || failure_ || consumed_ + nr_buffers > k; });
-			if (stop_ || failure_)
+			changed_.wait(lock, [&] { return stop_ || failed_at_ < k || consumed_ + nr_buffers_ > k; });
+			if (stop_ || failed_at_ < k)
 				return;
 		}
 		try {
-			dev_.read_blocks(batches_[k], buffers_[k % nr_buffers].data());
+			dev_.read_blocks(batches_[k], buffers_[k % nr_buffers_].data());
 		} catch (...) {
 			fail(k, std::current_exception());
 			return;
 		}
 		{
 			std::lock_guard lock(mutex_);
-			read_ = k + 1;
+			in_memory_[k] = true;
+			while (read_ < batches_.size() && in_memory_[read_])
+				++read_;
 			if (!prepare_)
-				prepared_ = k + 1;
+				prepared_ = read_;
 		}
 		changed_.notify_all();
 		if (prepare_ && !prepare_apart_ && !prepare(k))
@@ -99,7 +107,7 @@ void read_ahead::prepare_batches()
 bool read_ahead::prepare(size_t k)
 {
 	try {
-		prepare_(k, buffers_[k % read_ahead_buffers::count].data(), batches_[k].size());
+		prepare_(k, buffers_[k % nr_buffers_].data(), batches_[k].size());
 	} catch (...) {
 		fail(k, std::current_exception());
 		return false;
@@ -122,7 +130,7 @@ const uint8_t* read_ahead::next()
 	changed_.wait(lock, [&] { return prepared_ > k || failed_at_ <= k; });
 	if (prepared_ <= k)
 		std::rethrow_exception(failure_);
-	return buffers_[k % read_ahead_buffers::count].data();
+	return buffers_[k % nr_buffers_].data();
 }
 
 }

@@ -4,9 +4,10 @@
 // reading and preparing overlap with processing on the other core. Where
 // reads wait for the disk (a block device, read with O_DIRECT), preparing
 // has a thread of its own, so the disk is kept busy while the batch before
-// is prepared; a file's reads are copies from the page cache, work a third
-// thread would only take from the other two (thin_rmap of sim-1g.bin: 5-10%
-// slower with one).
+// is prepared, and as many threads as the device's policy asks read
+// batches side by side, so the disk always has requests queued; a file's
+// reads are copies from the page cache, work a third thread would only
+// take from the other two (thin_rmap of sim-1g.bin: 5-10% slower with one).
 #pragma once
 
 #include <condition_variable>
@@ -24,12 +25,13 @@
 namespace thinmeta::io {
 
 // The buffers of a read_ahead: one the consumer holds, one being prepared
-// and one being read into. A caller reading a long sequence a slice at a
-// time keeps one set for all its slices: buffers of a megabyte or more made
-// and freed per slice, between the small allocations of the work done
-// meanwhile, leave the heap in pieces that are not given back.
+// and one for each batch being read. A caller reading a long sequence a
+// slice at a time keeps one set for all its slices: buffers of a megabyte
+// or more made and freed per slice, between the small allocations of the
+// work done meanwhile, leave the heap in pieces that are not given back.
 struct read_ahead_buffers {
-	static constexpr size_t count = 3;
+	static constexpr size_t max_readers = 2;
+	static constexpr size_t count = max_readers + 2;
 	aligned_buffer buffers[count];
 };
 
@@ -57,7 +59,8 @@ public:
 	const uint8_t* next();
 
 private:
-	void read_batches();
+	// Reads batches first, first + step, ... (one reading thread's share).
+	void read_batches(size_t first, size_t step);
 	void prepare_batches();
 	// Prepares batch k on the calling thread and tells the consumer; false
 	// if it failed.
@@ -70,19 +73,22 @@ private:
 	std::vector<std::span<const block_address>> batches_;
 	prepare_fn prepare_;
 	bool prepare_apart_;  // on a thread of its own
+	size_t nr_readers_;
+	size_t nr_buffers_;   // nr_readers_ + 2
 	read_ahead_buffers own_buffers_;
 	aligned_buffer (&buffers_)[read_ahead_buffers::count];
 
 	std::mutex mutex_;
 	std::condition_variable changed_;
-	size_t read_ = 0;      // batches in memory
-	size_t prepared_ = 0;  // batches ready for the consumer
-	size_t handed_ = 0;    // batches handed to the consumer
-	size_t consumed_ = 0;  // batches the consumer has finished with
+	std::vector<bool> in_memory_;  // batch by batch, as the readers finish them
+	size_t read_ = 0;              // batches in memory, all of them from the first
+	size_t prepared_ = 0;          // batches ready for the consumer
+	size_t handed_ = 0;            // batches handed to the consumer
+	size_t consumed_ = 0;          // batches the consumer has finished with
 	bool stop_ = false;
 	size_t failed_at_ = SIZE_MAX;  // the first batch that failed
 	std::exception_ptr failure_;
-	std::thread reader_;
+	std::vector<std::thread> readers_;
 	std::thread preparer_;
 };
 

@@ -2,7 +2,8 @@
 // before the consumer sees it, with more batches than buffers; errors of
 // reading and of preparing reach the consumer; a consumer that stops early
 // does not hang. Each case runs with preparation on the reading thread (a
-// file's policy) and on a thread of its own (a block device's).
+// file's policy) and on a thread of its own (a block device's), with one
+// reading thread and with two reading alternate batches.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -24,14 +25,18 @@ namespace {
 constexpr size_t nr_blocks = 64;
 
 // Block b holds b + 1 in every byte. Opened with reads that wait for the
-// disk or not, so preparation runs on its own thread or on the reader's.
+// disk or not, so preparation runs on its own thread or on the reader's,
+// and with one or two batches read at once.
 block_device numbered_image(test::temp_dir& dir)
 {
 	std::vector<uint8_t> bytes(nr_blocks * block_size);
 	for (size_t b = 0; b < nr_blocks; ++b)
 		std::memset(bytes.data() + b * block_size, int(b + 1), block_size);
 	auto dev = block_device::open(dir.write("img", bytes), io::access::read_only);
-	dev.set_read_policy({0, 1, GENERATE(false, true)});
+	io::read_policy policy;
+	policy.reads_wait = GENERATE(false, true);
+	policy.batches_in_flight = policy.reads_wait ? GENERATE(1u, 2u) : 1;
+	dev.set_read_policy(policy);
 	return dev;
 }
 
@@ -106,6 +111,19 @@ TEST_CASE("read_ahead passes on a failed read after the batches before it", "[re
 	CHECK(reader.next()[0] == 5);
 	CHECK(reader.next()[0] == 10);
 	CHECK_THROWS_WITH(reader.next(), Catch::Contains("block " + std::to_string(nr_blocks + 3)));
+}
+
+TEST_CASE("read_ahead hands over every batch before a failed read, whichever reader fails first",
+          "[read_ahead]")
+{
+	test::temp_dir dir;
+	auto dev = numbered_image(dir);
+	auto blocks = batch_blocks(6);
+	blocks[17] = nr_blocks + 1;  // batch 3 (the second reader's, where there are two)
+	read_ahead reader(dev, spans_of(blocks));
+	for (size_t k = 0; k < 3; ++k)
+		CHECK(reader.next()[0] == 5 * k + 5);
+	CHECK_THROWS_WITH(reader.next(), Catch::Contains("block " + std::to_string(nr_blocks + 1)));
 }
 
 TEST_CASE("read_ahead passes on a failed preparation after the batches before it", "[read_ahead]")
