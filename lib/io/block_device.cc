@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -55,13 +56,40 @@ size_t skip_filled(std::span<iovec> iov, size_t bytes)
 	throw io_error(cat(path), err);
 }
 
+// Whether most of a file is out of the page cache, judged from the pages of
+// 64 windows of 16 spread over it (too small to sample: no).
+bool mostly_uncached(int fd, uint64_t size)
+{
+	constexpr uint64_t windows = 64, window_pages = 16;
+	const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+	uint64_t nr_pages = size / page;
+	if (nr_pages < windows * window_pages)
+		return false;
+	void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return false;
+	unsigned char in_core[window_pages];
+	uint64_t sampled = 0, resident = 0;
+	for (uint64_t w = 0; w < windows; ++w) {
+		uint64_t first = nr_pages / windows * w;
+		if (::mincore(static_cast<uint8_t*>(map) + first * page, window_pages * page, in_core) < 0)
+			continue;
+		sampled += window_pages;
+		for (unsigned char c : in_core)
+			resident += c & 1;
+	}
+	::munmap(map, size);
+	return sampled && resident * 2 < sampled;
 }
 
-block_device::block_device(std::string path, int fd, access mode, uint64_t size_bytes, bool is_block_device)
+}
+
+block_device::block_device(std::string path, int fd, access mode, uint64_t size_bytes, bool is_block_device,
+                           bool direct)
     : path_(std::move(path)), fd_(fd), mode_(mode), size_bytes_(size_bytes), nr_blocks_(size_bytes / block_size),
       is_block_device_(is_block_device)
 {
-	set_read_policy(is_block_device ? device_read_policy : file_read_policy);
+	set_read_policy(direct ? device_read_policy : file_read_policy);
 }
 
 block_device::block_device(block_device&& other) noexcept
@@ -124,7 +152,22 @@ block_device block_device::open(const std::string& path, access mode, sharing sh
 		::close(fd);
 		throw io_error(cat(path, ": cannot read the device size"), err);
 	}
-	return block_device(path, fd, mode, size, is_blk);
+	// An image file mostly out of the page cache (a pool's metadata copied
+	// off, checked after a reboot) is read as a device is, with O_DIRECT:
+	// through the page cache each block would be read ahead, copied and
+	// kept, and on a virtual machine a cold buffered read of sim-4g.bin
+	// took 13.7 s where an O_DIRECT read took 2.6. Where the file system
+	// refuses O_DIRECT, the file is read through the cache.
+	bool direct = is_blk;
+	if (!is_blk && mode == access::read_only && mostly_uncached(fd, size)) {
+		int direct_fd = ::open(path.c_str(), flags | O_DIRECT);
+		if (direct_fd >= 0) {
+			::close(fd);
+			fd = direct_fd;
+			direct = true;
+		}
+	}
+	return block_device(path, fd, mode, size, is_blk, direct);
 }
 
 block_device block_device::create_file(const std::string& path, uint64_t nr_blocks)
@@ -137,7 +180,7 @@ block_device block_device::create_file(const std::string& path, uint64_t nr_bloc
 		::close(fd);
 		throw io_error(cat(path, ": cannot set the file size"), err);
 	}
-	return block_device(path, fd, access::read_write, nr_blocks * block_size, false);
+	return block_device(path, fd, access::read_write, nr_blocks * block_size, false, false);
 }
 
 void block_device::check_in_range(block_address b, const char* what) const

@@ -39,6 +39,9 @@ enum class sharing { exclusive, shared };
 
 class block_device final : public block_store {
 public:
+	// A regular file opened read-only and mostly out of the page cache is
+	// read with O_DIRECT, as a block device is (where its file system
+	// allows).
 	static block_device open(const std::string& path, access mode, sharing share = sharing::exclusive);
 	// Creates (or truncates) a regular file of the given size.
 	static block_device create_file(const std::string& path, uint64_t nr_blocks);
@@ -78,7 +81,9 @@ public:
 	void check_in_range(block_address b, const char* what = "block") const;
 
 private:
-	block_device(std::string path, int fd, access mode, uint64_t size_bytes, bool is_block_device);
+	// direct: opened with O_DIRECT (a block device, or a file mostly out of
+	// the page cache), and so read with a device's policy.
+	block_device(std::string path, int fd, access mode, uint64_t size_bytes, bool is_block_device, bool direct);
 	void read_bytes(uint64_t offset, uint64_t len, uint8_t* out) const;
 	// One request for the vectors, repeated until all are filled.
 	void read_vector(std::span<iovec> iov, uint64_t offset) const;

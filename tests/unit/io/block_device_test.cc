@@ -1,6 +1,11 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
 
 #include "base/error.h"
 #include "io/aligned_buffer.h"
@@ -142,4 +147,73 @@ TEST_CASE("a read-only device refuses writes", "[block_device]")
 	auto dev = block_device::open(dir.write("img", numbered_blocks(2)), io::access::read_only);
 	io::aligned_buffer buf(1, true);
 	REQUIRE_THROWS_AS(dev.write_block(0, buf.data()), thinmeta::error);
+}
+
+namespace {
+// Drops a file's pages from the page cache; false if some stay.
+bool evict(const std::string& path)
+{
+	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	::fdatasync(fd);
+	::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	struct stat st;
+	::fstat(fd, &st);
+	void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+	REQUIRE(map != MAP_FAILED);
+	std::vector<unsigned char> in_core(static_cast<size_t>(st.st_size) / 4096);
+	::mincore(map, static_cast<size_t>(st.st_size), in_core.data());
+	::munmap(map, static_cast<size_t>(st.st_size));
+	::close(fd);
+	for (unsigned char c : in_core)
+		if (c & 1)
+			return false;
+	return true;
+}
+
+bool opened_direct(const block_device& dev)
+{
+	return (::fcntl(dev.fd(), F_GETFL) & O_DIRECT) != 0;
+}
+}
+
+TEST_CASE("block_device reads a file out of the page cache with O_DIRECT, a cached one through the cache",
+          "[block_device]")
+{
+	test::temp_dir dir;
+	constexpr size_t n = 2048;  // 8 MiB: large enough to sample
+	auto path = dir.write("img", numbered_blocks(n));
+	if (!evict(path)) {
+		WARN("the file's pages could not be dropped from the page cache: O_DIRECT not tried");
+		return;
+	}
+	int probe = ::open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (probe < 0) {
+		WARN("the temporary directory's file system has no O_DIRECT: not tried");
+		return;
+	}
+	::close(probe);
+	{
+		auto cold = block_device::open(path, io::access::read_only);
+		REQUIRE(opened_direct(cold));
+		CHECK(cold.policy().reads_wait);
+		CHECK(cold.policy().batches_in_flight == 2);
+		std::vector<block_address> wanted{3, 5, 1000, 1001, 2047};
+		io::aligned_buffer out(wanted.size());
+		cold.read_blocks(wanted, out.data());
+		for (size_t i = 0; i < wanted.size(); ++i)
+			CHECK(out.block(i)[0] == static_cast<uint8_t>(wanted[i] + 1));
+	}
+	// Writable: never O_DIRECT (writes come from buffers of any alignment).
+	CHECK_FALSE(opened_direct(block_device::open(path, io::access::read_write)));
+
+	// Read once through the cache, the file is cached: no O_DIRECT.
+	{
+		auto plain = block_device::open(path, io::access::read_write);
+		io::aligned_buffer all(n);
+		plain.read_range(0, n, all.data());
+	}
+	auto warm = block_device::open(path, io::access::read_only);
+	CHECK_FALSE(opened_direct(warm));
+	CHECK_FALSE(warm.policy().reads_wait);
 }
