@@ -22,15 +22,16 @@ namespace {
 // Large requests are cut so a single pread never asks for more than this.
 constexpr uint64_t max_request_bytes = 8u << 20;
 
-// A block device is read with O_DIRECT: a request costs its latency, tens
-// of microseconds on an SSD or through a virtual disk, about the transfer
-// of 64 KiB; so gaps of up to 16 blocks are read rather than skipped, and
-// up to 32 requests are in flight at once (a level of a tree whose nodes
-// lie far apart waits one latency, not one per node). Two batches are read
-// at once, so the device has the next batch's requests while the last of
-// one batch's complete. A regular file is read from the page cache, where
-// a request costs barely more than copying a gap would: thin_check timed
-// the same with gaps of 0 to 8 blocks.
+// A block device, and an image file out of the page cache (see open), is
+// read with O_DIRECT: a request costs its latency, tens of microseconds on
+// an SSD or through a virtual disk, about the transfer of 64 KiB; so gaps
+// of up to 16 blocks are read rather than skipped, and up to 32 requests
+// are in flight at once (a level of a tree whose nodes lie far apart waits
+// one latency, not one per node). Two batches are read at once, so the
+// device has the next batch's requests while the last of one batch's
+// complete. A cached file is read from the page cache, where a request
+// costs barely more than copying a gap would: thin_check timed the same
+// with gaps of 0 to 8 blocks.
 constexpr read_policy device_read_policy{16, 32, true, 2};
 constexpr read_policy file_read_policy{0, 1, false, 1};
 
