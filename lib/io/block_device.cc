@@ -160,14 +160,8 @@ block_device block_device::open(const std::string& path, access mode, sharing sh
 	// took 13.7 s where an O_DIRECT read took 2.6. Where the file system
 	// refuses O_DIRECT, the file is read through the cache.
 	bool direct = is_blk;
-	if (!is_blk && mode == access::read_only && mostly_uncached(fd, size)) {
-		int direct_fd = ::open(path.c_str(), flags | O_DIRECT);
-		if (direct_fd >= 0) {
-			::close(fd);
-			fd = direct_fd;
-			direct = true;
-		}
-	}
+	if (!is_blk && mode == access::read_only && mostly_uncached(fd, size))
+		direct = ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_DIRECT) == 0;
 	return block_device(path, fd, mode, size, is_blk, direct);
 }
 
