@@ -17,12 +17,12 @@ read_ahead::read_ahead(const block_device& dev, std::vector<std::span<const bloc
       nr_readers_(dev.policy().reads_wait
                       ? std::clamp<size_t>(dev.policy().batches_in_flight, 1, read_ahead_buffers::max_readers)
                       : 1),
-      nr_buffers_(nr_readers_ + 2), buffers_(buffers.buffers), in_memory_(batches_.size())
+      buffers_(buffers.buffers), in_memory_(batches_.size())
 {
 	size_t largest = 1;
 	for (auto& b : batches_)
 		largest = std::max(largest, b.size());
-	for (size_t k = 0; k < nr_buffers_; ++k)
+	for (size_t k = 0; k < nr_buffers(); ++k)
 		buffers_[k].reserve(largest);
 	if (batches_.empty())
 		return;
@@ -61,17 +61,17 @@ void read_ahead::read_batches(size_t first, size_t step)
 {
 	for (size_t k = first; k < batches_.size(); k += step) {
 		{
-			// Batch k reuses the buffer of batch k - nr_buffers_, free once
+			// Batch k reuses the buffer of batch k - nr_buffers(), free once
 			// the consumer has moved past that batch. A failure in a later
 			// batch (another reader's) leaves this one to be read: the
 			// consumer gets every batch before the failure.
 			std::unique_lock lock(mutex_);
-			changed_.wait(lock, [&] { return stop_ || failed_at_ < k || consumed_ + nr_buffers_ > k; });
+			changed_.wait(lock, [&] { return stop_ || failed_at_ < k || consumed_ + nr_buffers() > k; });
 			if (stop_ || failed_at_ < k)
 				return;
 		}
 		try {
-			dev_.read_blocks(batches_[k], buffers_[k % nr_buffers_].data());
+			dev_.read_blocks(batches_[k], buffers_[k % nr_buffers()].data());
 		} catch (...) {
 			fail(k, std::current_exception());
 			return;
@@ -107,7 +107,7 @@ void read_ahead::prepare_batches()
 bool read_ahead::prepare(size_t k)
 {
 	try {
-		prepare_(k, buffers_[k % nr_buffers_].data(), batches_[k].size());
+		prepare_(k, buffers_[k % nr_buffers()].data(), batches_[k].size());
 	} catch (...) {
 		fail(k, std::current_exception());
 		return false;
@@ -130,7 +130,7 @@ const uint8_t* read_ahead::next()
 	changed_.wait(lock, [&] { return prepared_ > k || failed_at_ <= k; });
 	if (prepared_ <= k)
 		std::rethrow_exception(failure_);
-	return buffers_[k % nr_buffers_].data();
+	return buffers_[k % nr_buffers()].data();
 }
 
 }

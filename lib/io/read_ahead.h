@@ -30,8 +30,9 @@ namespace thinmeta::io {
 // or more made and freed per slice, between the small allocations of the
 // work done meanwhile, leave the heap in pieces that are not given back.
 struct read_ahead_buffers {
+	static constexpr size_t not_reading = 2;  // the consumer's and the one being prepared
 	static constexpr size_t max_readers = 2;
-	static constexpr size_t count = max_readers + 2;
+	static constexpr size_t count = max_readers + not_reading;
 	aligned_buffer buffers[count];
 };
 
@@ -61,6 +62,7 @@ public:
 private:
 	// Reads batches first, first + step, ... (one reading thread's share).
 	void read_batches(size_t first, size_t step);
+	size_t nr_buffers() const { return nr_readers_ + read_ahead_buffers::not_reading; }
 	void prepare_batches();
 	// Prepares batch k on the calling thread and tells the consumer; false
 	// if it failed.
@@ -74,7 +76,6 @@ private:
 	prepare_fn prepare_;
 	bool prepare_apart_;  // on a thread of its own
 	size_t nr_readers_;
-	size_t nr_buffers_;   // nr_readers_ + 2
 	read_ahead_buffers own_buffers_;
 	aligned_buffer (&buffers_)[read_ahead_buffers::count];
 
