@@ -88,6 +88,15 @@ public:
 			reserve(capacity_ ? capacity_ * 2 : 64);
 		data_[size_++] = v;
 	}
+	// Sizes the array to n. Values past the old size hold whatever the
+	// memory held (zeros if never written): for a caller that overwrites
+	// them, unlike std::vector::resize, which would write them first.
+	void resize_for_overwrite(size_t n)
+	{
+		if (n > capacity_)
+			reserve(std::max(n, capacity_ * 2));
+		size_ = n;
+	}
 	void reserve(size_t n)
 	{
 		if (n <= capacity_)

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <bit>
 #include <charconv>
+#include <span>
 #include <string>
 
 #include "base/error.h"
+#include "base/pod_vector.h"
 #include "base/radix_sort.h"
 #include "io/aligned_buffer.h"
 #include "pdata/btree_node.h"
@@ -132,35 +134,19 @@ private:
 	size_t used_ = 0;
 };
 
-// The runs in output order: by first data block, then device id, then
+// Puts the runs in output order: by first data block, then device id, then
 // virtual block. Runs are made device by device (ids ascending) in virtual
-// block order, so that is the order of their first data blocks with ties
-// kept in the order made: one sort of 64-bit keys (the data block, then the
-// run's index) instead of comparing the runs themselves.
-void output_order(const std::vector<rmap_run>& runs, std::vector<uint64_t>& keys, std::vector<uint64_t>& scratch)
+// block order, so a stable sort by first data block gives that order.
+void sort_for_output(std::vector<rmap_run>& runs, std::vector<rmap_run>& scratch)
 {
-	keys.resize(runs.size());
 	if (runs.empty())
 		return;
 	auto [lo, hi] = std::minmax_element(runs.begin(), runs.end(), [](const rmap_run& a, const rmap_run& b) {
 		return a.data_begin < b.data_begin;
 	});
 	uint64_t base = lo->data_begin;
-	unsigned index_bits = static_cast<unsigned>(std::bit_width(runs.size() - 1));
-	unsigned span_bits = static_cast<unsigned>(std::bit_width(hi->data_begin - base));
-	if (index_bits + span_bits <= 64) {
-		for (size_t i = 0; i < runs.size(); ++i)
-			keys[i] = ((runs[i].data_begin - base) << index_bits) | i;
-		radix_sort(keys, index_bits + span_bits, scratch);
-		uint64_t mask = index_bits == 64 ? UINT64_MAX : (uint64_t(1) << index_bits) - 1;
-		for (auto& k : keys)
-			k &= mask;
-		return;
-	}
-	for (size_t i = 0; i < runs.size(); ++i)
-		keys[i] = i;
-	std::stable_sort(keys.begin(), keys.end(),
-	                 [&](uint64_t a, uint64_t b) { return runs[a].data_begin < runs[b].data_begin; });
+	stable_radix_sort(runs, static_cast<unsigned>(std::bit_width(hi->data_begin - base)),
+	                  [base](const rmap_run& r) { return r.data_begin - base; }, scratch);
 }
 
 // Lists the runs that start in one window of data blocks at a time. A run
@@ -218,12 +204,9 @@ public:
 		window_ = w;
 		if (collect) {
 			hits_.clear();
+			auto parts = regions_.within(w.begin, w.end);
 			forest_.read_leaves({}, [&](size_t i, const pdata::node_view& n) {
-				for (uint32_t e = 0; e < n.nr_entries(); ++e) {
-					uint64_t data = thin::block_time::unpack(n.value64(e)).block;
-					if (data >= w.begin && data < w.end && regions_.contains(data))
-						hits_.push_back({n.key(e), data});
-				}
+				collect_hits(n, parts);
 				first_hit_[i + 1] = hits_.size();
 			});
 		}
@@ -231,18 +214,14 @@ public:
 		// Each run starts at a hit of the window, in one of the devices
 		// sharing its leaf.
 		runs_.reserve(nr_runs);
+		sort_scratch_.reserve(nr_runs);
 		for (size_t d = 0; d < devices_.size(); ++d)
 			device_runs(d);
 		drop_passed_tails();
-		output_order(runs_, order_, sort_scratch_);
-		// The runs are read in no useful order: ask for them ahead.
-		constexpr size_t ahead = 16;
+		sort_for_output(runs_, sort_scratch_);
 		run_writer writer(out);
-		for (size_t k = 0; k < order_.size(); ++k) {
-			if (k + ahead < order_.size())
-				__builtin_prefetch(&runs_[order_[k + ahead]]);
-			writer.write(runs_[order_[k]]);
-		}
+		for (const rmap_run& r : runs_)
+			writer.write(r);
 		writer.flush();
 	}
 
@@ -259,6 +238,34 @@ private:
 			return x.data >= data_begin && x.data < data_end && x.vblock == vbegin + (x.data - data_begin);
 		}
 	};
+
+	// Appends the leaf's mappings of data blocks in `parts` (the regions
+	// within the window) to hits_. Whether a mapping is in the window is as
+	// good as random: with one part, a mapping is stored and kept or not by
+	// arithmetic, no branch to mispredict.
+	void collect_hits(const pdata::node_view& n, std::span<const data_region> parts)
+	{
+		uint32_t nr = n.nr_entries();
+		size_t used = hits_.size();
+		hits_.resize_for_overwrite(used + nr);
+		hit* out = hits_.data() + used;
+		if (parts.size() == 1) {
+			uint64_t begin = parts[0].begin;
+			uint64_t width = parts[0].end - parts[0].begin;
+			for (uint32_t e = 0; e < nr; ++e) {
+				uint64_t data = thin::block_time::unpack(n.value64(e)).block;
+				*out = {n.key(e), data};
+				out += data - begin < width;
+			}
+		} else {
+			for (uint32_t e = 0; e < nr; ++e) {
+				uint64_t data = thin::block_time::unpack(n.value64(e)).block;
+				if (data >= window_.begin && data < window_.end && regions_.contains(data))
+					*out++ = {n.key(e), data};
+			}
+		}
+		hits_.truncate(static_cast<size_t>(out - hits_.data()));
+	}
 
 	void device_runs(size_t d)
 	{
@@ -339,13 +346,12 @@ private:
 	std::span<const thin::thin_device> devices_;
 	const thin::mapping_forest& forest_;
 	const io::block_device& dev_;
-	std::vector<hit> hits_;
+	pod_vector<hit> hits_;
 	std::vector<size_t> first_hit_;
 	std::vector<rmap_run> runs_;
 	// Kept from window to window, as are hits_ and runs_: fresh pages for
 	// each window cost more than the sort.
-	std::vector<uint64_t> order_;
-	std::vector<uint64_t> sort_scratch_;
+	std::vector<rmap_run> sort_scratch_;
 	std::vector<std::vector<listed_tail>> tails_;
 	io::aligned_buffer leaf_;
 	data_window window_{0, UINT64_MAX};

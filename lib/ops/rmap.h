@@ -18,7 +18,7 @@ struct rmap_options {
 	thin::read_request source;
 	std::vector<data_region> regions;
 	// The most runs held at once (a run per mapping in the regions at
-	// worst, about 64 bytes each); 0 chooses by the size of the metadata
+	// worst, about 80 bytes each); 0 chooses by the size of the metadata
 	// (24 per metadata block, from 1 Mi to 16 Mi). Past it the data blocks
 	// are listed in windows, each found by one more read of the leaves, so
 	// memory stays bounded however much the regions cover.

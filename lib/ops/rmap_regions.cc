@@ -51,4 +51,13 @@ bool region_set::contains(uint64_t block) const
 	return it != merged_.begin() && block < std::prev(it)->end;
 }
 
+std::vector<data_region> region_set::within(uint64_t begin, uint64_t end) const
+{
+	std::vector<data_region> parts;
+	for (const auto& r : merged_)
+		if (r.begin < end && r.end > begin)
+			parts.push_back({std::max(r.begin, begin), std::min(r.end, end)});
+	return parts;
+}
+
 }

@@ -22,6 +22,8 @@ public:
 	explicit region_set(std::vector<data_region> regions);
 
 	bool contains(uint64_t block) const;
+	// The parts of the regions within blocks [begin, end), in order.
+	std::vector<data_region> within(uint64_t begin, uint64_t end) const;
 	bool empty() const { return merged_.empty(); }
 
 private:

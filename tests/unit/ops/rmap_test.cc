@@ -115,4 +115,10 @@ TEST_CASE("runs are listed whole however the data blocks are windowed", "[rmap]"
 		      "data 65529..65531 -> thin(1) 65529..65531\n"
 		      "data 131071..131075 -> thin(2) 61070..61074\n");
 	}
+	// Two regions within one window: 40 runs at most in the first bucket
+	// of 64 data blocks, more than the 30 a window holds.
+	CHECK(rmap_of(pool, {{0, 10}, {20, 30}}, 30) == "data 0..10 -> thin(0) 0..10\n"
+	                                                "data 0..10 -> thin(1) 0..10\n"
+	                                                "data 20..30 -> thin(0) 20..30\n"
+	                                                "data 20..30 -> thin(1) 20..30\n");
 }
