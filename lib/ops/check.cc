@@ -28,6 +28,10 @@ class counted_references final : public expected_counts {
 public:
 	explicit counted_references(const pdata::ref_counter& counts) : counts_(counts) {}
 	void get(uint64_t first, uint32_t n, uint32_t* out) const override { counts_.get_range(first, n, out); }
+	void get_bitmap_bytes(uint64_t first, uint32_t n, uint8_t* out) const override
+	{
+		counts_.get_bitmap_bytes(first, n, out);
+	}
 
 private:
 	const pdata::ref_counter& counts_;

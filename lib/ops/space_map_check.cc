@@ -1,7 +1,10 @@
 #include "ops/space_map_check.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <numeric>
+#include <utility>
 
 #include "base/endian.h"
 #include "base/text.h"
@@ -88,8 +91,6 @@ public:
 	{
 	}
 
-	// The common case, kept cheap: the stored count is what was expected.
-	void agree(uint32_t stored) { allocated_ += stored != 0; }
 	// Blocks found in use whose stored counts were what was expected.
 	void add_in_use(uint64_t blocks) { allocated_ += blocks; }
 
@@ -141,13 +142,11 @@ private:
 	bool complete_ = true;
 };
 
-// The four 2-bit counts packed in each possible bitmap byte, and the other
-// way: the byte for four counts.
+// The four 2-bit counts packed in each possible bitmap byte.
 struct byte_decoder {
 	uint8_t counts[256][4];
 	uint8_t in_use[256];     // counts of 1 and 2
 	bool overflow[256];      // some count is 3: "look in the ref-count tree"
-	uint8_t field[4][4];     // count (0-3) -> its bits at entry e of a byte
 	byte_decoder()
 	{
 		for (unsigned byte = 0; byte < 256; ++byte) {
@@ -162,19 +161,6 @@ struct byte_decoder {
 				overflow[byte] |= count == pdata::overflow_marker;
 			}
 		}
-		for (unsigned e = 0; e < 4; ++e)
-			for (unsigned count = 0; count < 4; ++count) {
-				uint8_t one[block_size] = {};
-				pdata::set_bitmap_entry(one, e, count);
-				field[e][count] = one[pdata::bitmap_header_size];
-			}
-	}
-	// The byte holding four expected counts (3 for 3 or more).
-	uint8_t byte_for(const uint32_t* want) const
-	{
-		constexpr unsigned top = pdata::overflow_marker;
-		return static_cast<uint8_t>(field[0][std::min(want[0], top)] | field[1][std::min(want[1], top)] |
-		                            field[2][std::min(want[2], top)] | field[3][std::min(want[3], top)]);
 	}
 };
 
@@ -293,6 +279,7 @@ void check_space_map(const io::block_device& dev, const stored_space_map& sm, co
 {
 	comparison cmp(sm, findings, leaked);
 	std::vector<uint32_t> want(entries_per_bitmap);
+	std::vector<uint8_t> want_bytes(entries_per_bitmap / 4);
 	// Entries of 3 or more are looked up in the ref-count tree only when its
 	// fingerprint differs from that of the expected counts (see
 	// ref_count_summary): the walk has read the tree once already.
@@ -308,42 +295,67 @@ void check_space_map(const io::block_device& dev, const stored_space_map& sm, co
 			cmp.incomplete();
 			return;
 		}
-		expected.get(v.base, v.count, want.data());
 		const uint8_t* bytes = v.bitmap + pdata::bitmap_header_size;
+		uint32_t nr_bytes = v.count / 4;  // whole bytes; the last may hold fewer entries
+		expected.get_bitmap_bytes(v.base, nr_bytes * 4, want_bytes.data());
+		// The exact expected counts, fetched once a bitmap needs them: for
+		// entries that differ, and for entries of 3 (about half the bytes
+		// of a pool with many snapshots hold one).
+		bool have_counts = false;
+		auto count = [&](uint32_t e) {
+			if (!std::exchange(have_counts, true))
+				expected.get(v.base, v.count, want.data());
+			return want[e];
+		};
 		// An entry of 3: its expected count is fingerprinted for the
 		// ref-count tree's.
 		auto expect_overflow = [&](uint32_t e) {
-			expected_overflow.add(v.base + e, want[e]);
-			overflow_in_use += want[e] != 0;
+			uint32_t n = count(e);
+			expected_overflow.add(v.base + e, n);
+			overflow_in_use += n != 0;
 		};
 		auto one_entry = [&](uint32_t e) {
 			uint32_t stored = decode.counts[bytes[e / 4]][e % 4];
-			if (stored == want[e] && stored != pdata::overflow_marker) {
-				cmp.agree(stored);
-			} else if (stored == pdata::overflow_marker) {
+			if (stored == pdata::overflow_marker)
 				expect_overflow(e);
-			} else {
-				cmp.compare(v.base + e, stored, want[e]);
-			}
+			else
+				cmp.compare(v.base + e, stored, count(e));
 		};
-		// A byte at a time where it is what the expected counts make it
-		// (nearly always); otherwise its entries one by one.
+		// Eight bytes at a time where they are what the expected counts make
+		// (nearly always), else a byte at a time, and an entry at a time in a
+		// byte that differs. Entries of 1 or 2 have one of their two bits
+		// set, entries of 3 both.
+		constexpr uint64_t low_bits = 0x5555555555555555;
 		uint64_t in_use = 0;
-		uint32_t e = 0;
-		for (; e + 4 <= v.count; e += 4) {
-			uint8_t byte = bytes[e / 4];
-			if (byte != decode.byte_for(&want[e])) {
-				for (uint32_t k = e; k < e + 4; ++k)
-					one_entry(k);
-				continue;
+		uint32_t i = 0;
+		while (i < nr_bytes) {
+			if (i + 8 <= nr_bytes) {
+				uint64_t stored, wanted;
+				std::memcpy(&stored, bytes + i, 8);
+				std::memcpy(&wanted, want_bytes.data() + i, 8);
+				if (stored == wanted) {
+					in_use += static_cast<uint64_t>(std::popcount((stored ^ (stored >> 1)) & low_bits));
+					for (uint64_t threes = stored & (stored >> 1) & low_bits; threes; threes &= threes - 1)
+						expect_overflow(4 * i + static_cast<uint32_t>(std::countr_zero(threes)) / 2);
+					i += 8;
+					continue;
+				}
 			}
-			in_use += decode.in_use[byte];
-			if (decode.overflow[byte])
-				for (uint32_t k = e; k < e + 4; ++k)
-					if (want[k] >= pdata::overflow_marker)
-						expect_overflow(k);
+			for (uint32_t end = std::min(nr_bytes, i + 8); i < end; ++i) {
+				uint8_t byte = bytes[i];
+				if (byte == want_bytes[i]) {
+					in_use += decode.in_use[byte];
+					if (decode.overflow[byte])
+						for (uint32_t e = 4 * i; e < 4 * i + 4; ++e)
+							if (decode.counts[byte][e % 4] == pdata::overflow_marker)
+								expect_overflow(e);
+				} else {
+					for (uint32_t e = 4 * i; e < 4 * i + 4; ++e)
+						one_entry(e);
+				}
+			}
 		}
-		for (; e < v.count; ++e)
+		for (uint32_t e = 4 * nr_bytes; e < v.count; ++e)
 			one_entry(e);
 		cmp.add_in_use(in_use);
 		progress.update(cat("checking ", sm.name, " space map"), v.index + 1, nr_bitmaps);

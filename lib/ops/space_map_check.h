@@ -21,6 +21,10 @@ class expected_counts {
 public:
 	virtual ~expected_counts() = default;
 	virtual void get(uint64_t first, uint32_t n, uint32_t* out) const = 0;
+	// The bitmap bytes the counts make (each capped at 3, four a byte as on
+	// disk), n / 4 of them; first and n are multiples of 4. Compared with
+	// the stored bitmap eight bytes at a time.
+	virtual void get_bitmap_bytes(uint64_t first, uint32_t n, uint8_t* out) const = 0;
 };
 
 struct stored_space_map {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "base/prefetch.h"
+#include "pdata/space_map_disk.h"
 
 namespace thinmeta::pdata {
 
@@ -152,6 +153,66 @@ void ref_counter::get_range(uint64_t first, uint32_t n, uint32_t* out) const
 		}
 		first += here;
 		out += here;
+		n -= here;
+	}
+}
+
+namespace {
+
+// The bitmap byte of four blocks from the two bytes of a narrow chunk's
+// nibbles that hold their counts (low nibble first), read as one
+// little-endian 16-bit value; each count capped at 3.
+struct narrow_to_bitmap {
+	uint8_t byte[1 << 16];
+
+	narrow_to_bitmap()
+	{
+		for (uint32_t v = 0; v < (1u << 16); ++v) {
+			uint8_t bitmap[bitmap_header_size + 1] = {};
+			for (unsigned e = 0; e < 4; ++e)
+				set_bitmap_entry(bitmap, e, std::min((v >> (4 * e)) & 0xF, overflow_marker));
+			byte[v] = bitmap[bitmap_header_size];
+		}
+	}
+};
+
+// Built on first use: only the space map check needs it.
+const narrow_to_bitmap& narrow_bitmap()
+{
+	static const narrow_to_bitmap table;
+	return table;
+}
+
+}
+
+void ref_counter::get_bitmap_bytes(uint64_t first, uint32_t n, uint8_t* out) const
+{
+	// Chunks hold a multiple of four blocks: no byte straddles two.
+	static_assert(chunk_size % 4 == 0);
+	const narrow_to_bitmap& table = narrow_bitmap();
+	while (n) {
+		uint64_t offset = first & chunk_mask;
+		uint32_t here = static_cast<uint32_t>(std::min<uint64_t>(n, chunk_size - offset));
+		const chunk& c = chunks_[first >> chunk_bits];
+		if (!c.counts) {
+			std::memset(out, 0, here / 4);
+		} else if (!c.wide) {
+			const uint8_t* counts = c.counts.get() + offset / 2;
+			for (uint32_t i = 0; i < here / 4; ++i)
+				out[i] = table.byte[counts[2 * i] | counts[2 * i + 1] << 8];
+		} else {
+			// Capped, the counts fit nibbles. A byte of wide_limit (the
+			// count in large_) is past 3 already.
+			const uint8_t* counts = c.counts.get() + offset;
+			for (uint32_t i = 0; i < here / 4; ++i) {
+				uint32_t nibbles = 0;
+				for (unsigned e = 0; e < 4; ++e)
+					nibbles |= std::min<uint32_t>(counts[4 * i + e], overflow_marker) << (4 * e);
+				out[i] = table.byte[nibbles];
+			}
+		}
+		first += here;
+		out += here / 4;
 		n -= here;
 	}
 }

@@ -51,6 +51,11 @@ public:
 	void prefetch_chunk(uint64_t chunk) const;
 	// Counts of blocks [first, first + n) into out.
 	void get_range(uint64_t first, uint32_t n, uint32_t* out) const;
+	// The entries of a space map bitmap that these counts make, each capped
+	// at 3 (the overflow marker), four blocks a byte as on disk: n / 4 bytes
+	// into out. first and n are multiples of 4. A space map check compares
+	// them with the stored bitmap a word at a time.
+	void get_bitmap_bytes(uint64_t first, uint32_t n, uint8_t* out) const;
 	// Bytes held, for memory accounting in benchmarks.
 	uint64_t memory_used() const;
 

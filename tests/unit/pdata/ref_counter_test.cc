@@ -1,8 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <random>
 #include <vector>
 
 #include "pdata/ref_counter.h"
+#include "pdata/space_map_disk.h"
 
 using thinmeta::pdata::ref_counter;
 
@@ -79,4 +82,31 @@ TEST_CASE("ref_counter reads ranges across chunks of both widths", "[ref_counter
 	c.get_range(2 * ref_counter::chunk_size, 3, out.data());
 	CHECK(out[0] == 0);
 	CHECK(out[2] == 0);
+}
+
+TEST_CASE("ref_counter gives the space map bitmap bytes its counts make", "[ref_counter]")
+{
+	// Chunk 0 stays narrow, chunk 1 widens (a count of 20), chunk 2 holds a
+	// count past 255, chunk 3 is never touched.
+	const uint64_t chunk = ref_counter::chunk_size;
+	ref_counter c(4 * chunk);
+	std::mt19937 rng(5);
+	for (uint64_t b = 0; b < 3 * chunk; ++b)
+		if (uint32_t n = rng() % 5)
+			c.inc(b, n);
+	c.inc(chunk + 7, 20);
+	c.inc(2 * chunk + 9, 300);
+	// Whole chunks and a range across all four, from a multiple of 4.
+	for (auto [first, n] : {std::pair(uint64_t(0), uint32_t(4 * chunk)), std::pair(chunk - 8, uint32_t(2 * chunk + 16))}) {
+		std::vector<uint32_t> counts(n);
+		c.get_range(first, n, counts.data());
+		std::vector<uint8_t> want(thinmeta::pdata::bitmap_header_size + n / 4, 0);
+		for (uint32_t i = 0; i < n; ++i)
+			thinmeta::pdata::set_bitmap_entry(want.data(), i, std::min(counts[i], 3u));
+		want.erase(want.begin(), want.begin() + thinmeta::pdata::bitmap_header_size);
+		std::vector<uint8_t> got(n / 4, 0xAA);
+		c.get_bitmap_bytes(first, n, got.data());
+		INFO("blocks from " << first);
+		CHECK(got == want);
+	}
 }
