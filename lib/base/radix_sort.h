@@ -24,9 +24,9 @@ void stable_radix_sort(std::vector<T>& items, unsigned significant_bits, KeyOf k
 {
 	static_assert(std::is_trivially_copyable_v<T>);
 	constexpr unsigned max_digit_bits = 16;
-	if (items.size() < 2)
+	if (items.size() < 2 || significant_bits == 0)  // every key 0: in order already
 		return;
-	if (items.size() < (size_t(1) << max_digit_bits) || significant_bits == 0) {
+	if (items.size() < (size_t(1) << max_digit_bits)) {
 		std::stable_sort(items.begin(), items.end(),
 		                 [&](const T& a, const T& b) { return key_of(a) < key_of(b); });
 		return;
