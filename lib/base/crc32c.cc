@@ -6,8 +6,7 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
-#include <nmmintrin.h>
-#include <wmmintrin.h>
+#include <immintrin.h>
 #endif
 
 namespace thinmeta {
@@ -98,6 +97,88 @@ __attribute__((target("sse4.2,pclmul"))) uint32_t crc32c_update_striped(uint32_t
 	return crc32c_update_sse42(static_cast<uint32_t>(c), p, len);
 }
 
+// Folding, where the CPU multiplies carry-less on 512-bit registers
+// (VPCLMULQDQ with AVX-512): four registers hold 256 bytes of the message,
+// and each step moves them 256 bytes on (multiplying each 64-bit half by
+// x^k mod P) and adds the next 256 bytes; what is left is folded into 16
+// bytes the crc32 instruction finishes, with the tail. As skip() above: the
+// product of a 64-bit half that ends n bits before the point it is moved to,
+// by a 32-bit factor, carries x^33 of its own, so the factor is x^(n - 33).
+// A 4 KiB block in the cache takes half the striped loop's time.
+struct fold_factors {
+	uint32_t earlier_half;  // the half that comes first: 64 bits further to go
+	uint32_t later_half;
+};
+
+constexpr fold_factors fold_by(size_t bytes)
+{
+	return {times_x_to_the(0x80000000u, static_cast<unsigned>(8 * bytes + 64 - 33)),
+	        times_x_to_the(0x80000000u, static_cast<unsigned>(8 * bytes - 33))};
+}
+
+constexpr fold_factors fold_256 = fold_by(256);
+constexpr fold_factors fold_64 = fold_by(64);
+constexpr fold_factors fold_48 = fold_by(48);
+constexpr fold_factors fold_32 = fold_by(32);
+constexpr fold_factors fold_16 = fold_by(16);
+
+__attribute__((target("avx512f,vpclmulqdq"))) inline __m512i factors_512(fold_factors f)
+{
+	return _mm512_set_epi64(f.later_half, f.earlier_half, f.later_half, f.earlier_half, f.later_half, f.earlier_half,
+	                        f.later_half, f.earlier_half);
+}
+
+// Each 128-bit lane of x moved on by the factors' distance, plus `next`.
+__attribute__((target("avx512f,vpclmulqdq"))) inline __m512i fold(__m512i x, __m512i factors, __m512i next)
+{
+	return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x, factors, 0x00),
+	                                 _mm512_clmulepi64_epi128(x, factors, 0x11), next, 0x96);
+}
+
+__attribute__((target("sse4.2,pclmul"))) inline __m128i fold(__m128i x, fold_factors f)
+{
+	__m128i factors = _mm_set_epi64x(f.later_half, f.earlier_half);
+	return _mm_xor_si128(_mm_clmulepi64_si128(x, factors, 0x00), _mm_clmulepi64_si128(x, factors, 0x11));
+}
+
+__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul"))) uint32_t crc32c_update_folded(uint32_t crc,
+                                                                                          const void* data,
+                                                                                          size_t len)
+{
+	auto p = static_cast<const uint8_t*>(data);
+	if (len < 256)
+		return crc32c_update_striped(crc, p, len);
+	// The CRC so far joins the message's first 32 bits.
+	__m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_zextsi128_si512(_mm_cvtsi32_si128(static_cast<int>(crc))));
+	__m512i x1 = _mm512_loadu_si512(p + 64);
+	__m512i x2 = _mm512_loadu_si512(p + 128);
+	__m512i x3 = _mm512_loadu_si512(p + 192);
+	p += 256;
+	len -= 256;
+	const __m512i by_256 = factors_512(fold_256);
+	for (; len >= 256; p += 256, len -= 256) {
+		x0 = fold(x0, by_256, _mm512_loadu_si512(p));
+		x1 = fold(x1, by_256, _mm512_loadu_si512(p + 64));
+		x2 = fold(x2, by_256, _mm512_loadu_si512(p + 128));
+		x3 = fold(x3, by_256, _mm512_loadu_si512(p + 192));
+	}
+	const __m512i by_64 = factors_512(fold_64);
+	__m512i x = fold(fold(fold(x0, by_64, x1), by_64, x2), by_64, x3);
+	for (; len >= 64; p += 64, len -= 64)
+		x = fold(x, by_64, _mm512_loadu_si512(p));
+	// (The masked form of the lane extraction: the plain one trips GCC 12's
+	// uninitialised-use warning on its undefined source.)
+	__m128i lane0 = _mm512_mask_extracti32x4_epi32(_mm_setzero_si128(), 0xF, x, 0);
+	__m128i lane1 = _mm512_mask_extracti32x4_epi32(_mm_setzero_si128(), 0xF, x, 1);
+	__m128i lane2 = _mm512_mask_extracti32x4_epi32(_mm_setzero_si128(), 0xF, x, 2);
+	__m128i lane3 = _mm512_mask_extracti32x4_epi32(_mm_setzero_si128(), 0xF, x, 3);
+	__m128i last = _mm_xor_si128(_mm_xor_si128(fold(lane0, fold_48), fold(lane1, fold_32)),
+	                             _mm_xor_si128(fold(lane2, fold_16), lane3));
+	uint64_t c = _mm_crc32_u64(0, static_cast<uint64_t>(_mm_cvtsi128_si64(last)));
+	c = _mm_crc32_u64(c, static_cast<uint64_t>(_mm_extract_epi64(last, 1)));
+	return crc32c_update_sse42(static_cast<uint32_t>(c), p, len);
+}
+
 bool cpu_has(unsigned feature_bit)
 {
 	unsigned eax, ebx, ecx, edx;
@@ -112,6 +193,10 @@ using crc_fn = uint32_t (*)(uint32_t, const void*, size_t);
 crc_fn select_implementation()
 {
 #if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") && cpu_has(bit_SSE4_2) &&
+	    cpu_has(bit_PCLMUL))
+		return crc32c_update_folded;
 	if (cpu_has(bit_SSE4_2) && cpu_has(bit_PCLMUL))
 		return crc32c_update_striped;
 	if (cpu_has(bit_SSE4_2))

@@ -1,7 +1,8 @@
 // CRC-32C (Castagnoli), the checksum of every metadata block. Uses the SSE4.2
 // crc32 instruction when the CPU has it (over three interleaved stripes, joined
-// with a carry-less multiply, where it also has PCLMULQDQ), a table-driven
-// fallback otherwise.
+// with a carry-less multiply, where it also has PCLMULQDQ; folding 256 bytes a
+// step with carry-less multiplies where it has them on 512-bit registers), a
+// table-driven fallback otherwise.
 #pragma once
 
 #include <cstddef>

@@ -146,6 +146,49 @@ class TreeDamage(CheckTestCase):
         self.assertEqual(check("-q", "--super-block-only", self.image).returncode, 0)
 
 
+class ManyLeaves(CheckTestCase):
+    """A pool of thousands of mapping leaves, read in many batches while the
+    batch before is counted: shared data blocks count twice, and each leaf
+    with mappings past the end of the data device is reported."""
+
+    def setUp(self):
+        super().setUp()
+        # Device 1, a snapshot of device 0, shares its data blocks
+        # 0-399,999 (each counted twice); device 2 maps 400,000-799,999.
+        lines = ['<superblock uuid="" time="1" transaction="1" flags="0" version="2" '
+                 'data_block_size="128" nr_data_blocks="1000000">']
+        for dev, data_begin, snap_time in [(0, 0, 1), (1, 0, 1), (2, 400000, 0)]:
+            lines += [f'  <device dev_id="{dev}" mapped_blocks="400000" transaction="0" '
+                      f'creation_time="{dev % 2}" snap_time="{snap_time}">',
+                      f'    <range_mapping origin_begin="0" data_begin="{data_begin}" length="400000" time="0"/>',
+                      '  </device>']
+        lines.append('</superblock>')
+        xml = self.path("many.xml")
+        xml.write_text("\n".join(lines) + "\n")
+        self.image = self.path("many.bin")
+        with open(self.image, "wb") as f:
+            f.truncate(64 << 20)
+        r = ours("thin_restore", "-q", "-i", xml, "-o", self.image)
+        self.assertEqual(r.returncode, 0, r)
+
+    def test_counts_match(self):
+        r = check("-q", self.image)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "", ""))
+
+    def test_mappings_past_end_are_reported_per_leaf(self):
+        # The data device cut to 600,000 blocks: device 2's mappings from
+        # virtual block 200,000 on point past its end.
+        img = Image(self.image)
+        img.patch_superblock(64, "<Q", 600000)
+        img.close()
+        r = check(self.image)
+        self.assertFails(r, "mappings (the first at virtual block 200000) point past the end "
+                            "of the data device (600000 blocks)")
+        past_end = [l for l in r.stderr.splitlines() if "point past the end of the data device" in l]
+        self.assertEqual(len(past_end), 10)  # then counted but not shown
+        self.assertTrue(all(l.startswith("  mapping tree of thin device 2, block ") for l in past_end), past_end)
+
+
 class SpaceMapDamage(CheckTestCase):
     def setUp(self):
         super().setUp()

@@ -46,7 +46,8 @@ TEST_CASE("hardware and portable crc32c agree at every length and alignment", "[
 	for (auto& b : buf)
 		b = static_cast<uint8_t>(rng());
 	for (size_t offset : {0, 1, 3, 7}) {
-		for (size_t len : {0, 1, 7, 8, 9, 63, 64, 100, 1000, 4079, 4080, 4081, 4088, 4092, 8160, 8191, 12240, 12247}) {
+		for (size_t len : {0, 1, 7, 8, 9, 63, 64, 100, 255, 256, 257, 319, 320, 511, 512, 575, 1000, 4079, 4080, 4081, 4088, 4092,
+	                   8160, 8191, 12240, 12247}) {
 			uint32_t seed = static_cast<uint32_t>(rng());
 			INFO("offset " << offset << " length " << len);
 			CHECK(crc32c_update(seed, buf.data() + offset, len) ==
