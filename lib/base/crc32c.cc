@@ -1,6 +1,7 @@
 #include "base/crc32c.h"
 
 #include <array>
+#include <vector>
 
 #include "base/endian.h"
 
@@ -188,25 +189,26 @@ bool cpu_has(unsigned feature_bit)
 }
 #endif
 
-using crc_fn = uint32_t (*)(uint32_t, const void*, size_t);
-
-crc_fn select_implementation()
+// Those this CPU runs, fastest first.
+std::vector<crc32c_implementation> runnable_implementations()
 {
+	std::vector<crc32c_implementation> out;
 #if defined(__x86_64__)
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") && cpu_has(bit_SSE4_2) &&
-	    cpu_has(bit_PCLMUL))
-		return crc32c_update_folded;
-	if (cpu_has(bit_SSE4_2) && cpu_has(bit_PCLMUL))
-		return crc32c_update_striped;
-	if (cpu_has(bit_SSE4_2))
-		return crc32c_update_sse42;
+	bool sse42 = cpu_has(bit_SSE4_2), pclmul = cpu_has(bit_PCLMUL);
+	if (sse42 && pclmul && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq"))
+		out.push_back({"folded (VPCLMULQDQ, AVX-512)", crc32c_update_folded});
+	if (sse42 && pclmul)
+		out.push_back({"striped (SSE4.2, PCLMULQDQ)", crc32c_update_striped});
+	if (sse42)
+		out.push_back({"SSE4.2", crc32c_update_sse42});
 #endif
-	return crc32c_update_portable;
+	out.push_back({"portable", crc32c_update_portable});
+	return out;
 }
 
 // Chosen once from the CPU's features; constant for the life of the process.
-const crc_fn implementation = select_implementation();
+const crc32c_update_fn implementation = runnable_implementations().front().update;
 
 }
 
@@ -228,6 +230,11 @@ uint32_t crc32c_update_portable(uint32_t crc, const void* data, size_t len)
 uint32_t crc32c_update(uint32_t crc, const void* data, size_t len)
 {
 	return implementation(crc, data, len);
+}
+
+std::vector<crc32c_implementation> crc32c_implementations()
+{
+	return runnable_implementations();
 }
 
 bool crc32c_is_hardware()

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace thinmeta {
 
@@ -16,6 +17,15 @@ uint32_t crc32c_update(uint32_t crc, const void* data, size_t len);
 
 // The portable implementation, exposed so tests can compare both paths.
 uint32_t crc32c_update_portable(uint32_t crc, const void* data, size_t len);
+
+// Every implementation this CPU runs, fastest (the one crc32c_update uses)
+// first and the portable one last: tests compare each with the portable one.
+using crc32c_update_fn = uint32_t (*)(uint32_t crc, const void* data, size_t len);
+struct crc32c_implementation {
+	const char* name;
+	crc32c_update_fn update;
+};
+std::vector<crc32c_implementation> crc32c_implementations();
 
 // True when crc32c_update runs on the SSE4.2 instruction.
 bool crc32c_is_hardware();
