@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/endian.h"
+#include "base/parallel_sort.h"
 #include "base/text.h"
 #include "io/read_ahead.h"
 #include "pdata/btree_leaves.h"
@@ -167,7 +168,10 @@ void reference_walk::run(progress_sink& progress, uint64_t expected_blocks)
 void reference_walk::process_level(pod_vector<node_ref>& level, pod_vector<node_ref>& next,
                                    progress_sink& progress)
 {
-	std::sort(level.begin(), level.end(), [](const node_ref& a, const node_ref& b) {
+	// The level of leaves of a large pool holds millions of references, and
+	// nothing else runs while they are sorted (sim-4g: 0.17 s on one core
+	// before the first leaf was read).
+	parallel_sort(level.begin(), level.end(), [](const node_ref& a, const node_ref& b) {
 		return a.block != b.block ? a.block < b.block : a.owner < b.owner;
 	});
 
@@ -370,6 +374,26 @@ void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr
 	visit_leaf(n, first, next);
 }
 
+uint32_t reference_walk::count_data_blocks(const node_view& n, uint32_t first)
+{
+	// The hot loop of a check, on locals: the compiler cannot tell that the
+	// increments' stores leave the node, the limit and the batch's own
+	// pointers alone, and reloaded them all for every entry.
+	static_assert(thin::mapping_value_size == 8);
+	const uint8_t* values = n.value(0);
+	const uint32_t nr = n.nr_entries();
+	const uint64_t nr_data_blocks = nr_data_blocks_;
+	auto& increments = data_increments_;
+	uint32_t i = first;
+	for (; i < nr; ++i) {
+		uint64_t data_block = load_le64(values + 8 * size_t(i)) >> thin::time_bits;
+		if (data_block >= nr_data_blocks)
+			break;
+		increments.inc(data_block);
+	}
+	return i;
+}
+
 void reference_walk::visit_leaf(const node_view& n, const node_ref& r, pod_vector<node_ref>& next)
 {
 	// A copy: new_owner() below grows owners_.
@@ -400,12 +424,7 @@ void reference_walk::visit_leaf(const node_view& n, const node_ref& r, pod_vecto
 	case tree_kind::mapping_bottom: {
 		leaf_entries_[r.block] = static_cast<uint8_t>(std::min(nr, 254u) + 1);
 		uint64_t bad_begin = 0, bad_count = 0;
-		for (uint32_t i = 0; i < nr; ++i) {
-			uint64_t data_block = n.value64(i) >> thin::time_bits;
-			if (data_block < nr_data_blocks_) {
-				data_increments_.inc(data_block);
-				continue;
-			}
+		for (uint32_t i = 0; (i = count_data_blocks(n, i)) < nr; ++i) {
 			if (!bad_count)
 				bad_begin = n.key(i);
 			++bad_count;

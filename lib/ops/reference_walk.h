@@ -124,6 +124,10 @@ private:
 	           const std::string& fault);
 	void revisit(const node_ref* refs, size_t nr);
 	void visit_leaf(const pdata::node_view& n, const node_ref& r, pod_vector<node_ref>& next);
+	// Counts the data blocks of a mapping leaf's entries from `first` on,
+	// up to the first that points past the end of the data device; returns
+	// that entry's index, or the number of entries.
+	uint32_t count_data_blocks(const pdata::node_view& n, uint32_t first);
 	void node_damaged(const node_ref& r, const std::string& what, severity s = severity::fatal);
 	void check_deferred_bounds();
 	std::string check_bounds(const pdata::node_view& n, const node_ref& r) const;
