@@ -28,6 +28,15 @@ public:
 		sum_b_ += mix_b(block * 0x9E3779B97F4A7C15ull + count);
 	}
 
+	// The fingerprint of both sets together.
+	ref_count_summary& operator+=(const ref_count_summary& other)
+	{
+		pairs_ += other.pairs_;
+		sum_a_ += other.sum_a_;
+		sum_b_ += other.sum_b_;
+		return *this;
+	}
+
 	uint64_t pairs() const { return pairs_; }
 	bool operator==(const ref_count_summary&) const = default;
 

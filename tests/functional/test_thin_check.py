@@ -23,6 +23,27 @@ class CheckTestCase(TempDirTestCase):
         xml.write_text(thin_xml.to_xml(pool))
         return restore_with_reference(xml, self.path(name)), pool
 
+    def restore_ranges(self, name, nr_data_blocks, length, devices, image_bytes):
+        """An image restored by our thin_restore of devices that each map
+        `length` blocks from virtual block 0: (dev_id, data_begin,
+        creation_time) each."""
+        lines = ['<superblock uuid="" time="1" transaction="1" flags="0" version="2" '
+                 f'data_block_size="128" nr_data_blocks="{nr_data_blocks}">']
+        for dev, data_begin, created in devices:
+            lines += [f'  <device dev_id="{dev}" mapped_blocks="{length}" transaction="0" '
+                      f'creation_time="{created}" snap_time="1">',
+                      f'    <range_mapping origin_begin="0" data_begin="{data_begin}" length="{length}" time="0"/>',
+                      '  </device>']
+        lines.append('</superblock>')
+        xml = self.path(name + ".xml")
+        xml.write_text("\n".join(lines) + "\n")
+        image = self.path(name + ".bin")
+        with open(image, "wb") as f:
+            f.truncate(image_bytes)
+        r = ours("thin_restore", "-q", "-i", xml, "-o", image)
+        self.assertEqual(r.returncode, 0, r)
+        return image
+
     def assertFails(self, result, *fragments):
         self.assertEqual(result.returncode, 1, result)
         for f in fragments:
@@ -155,21 +176,8 @@ class ManyLeaves(CheckTestCase):
         super().setUp()
         # Device 1, a snapshot of device 0, shares its data blocks
         # 0-399,999 (each counted twice); device 2 maps 400,000-799,999.
-        lines = ['<superblock uuid="" time="1" transaction="1" flags="0" version="2" '
-                 'data_block_size="128" nr_data_blocks="1000000">']
-        for dev, data_begin, snap_time in [(0, 0, 1), (1, 0, 1), (2, 400000, 0)]:
-            lines += [f'  <device dev_id="{dev}" mapped_blocks="400000" transaction="0" '
-                      f'creation_time="{dev % 2}" snap_time="{snap_time}">',
-                      f'    <range_mapping origin_begin="0" data_begin="{data_begin}" length="400000" time="0"/>',
-                      '  </device>']
-        lines.append('</superblock>')
-        xml = self.path("many.xml")
-        xml.write_text("\n".join(lines) + "\n")
-        self.image = self.path("many.bin")
-        with open(self.image, "wb") as f:
-            f.truncate(64 << 20)
-        r = ours("thin_restore", "-q", "-i", xml, "-o", self.image)
-        self.assertEqual(r.returncode, 0, r)
+        self.image = self.restore_ranges("many", 1_000_000, 400_000, [(0, 0, 0), (1, 0, 1), (2, 400_000, 0)],
+                                         64 << 20)
 
     def test_counts_match(self):
         r = check("-q", self.image)
@@ -187,6 +195,58 @@ class ManyLeaves(CheckTestCase):
         past_end = [l for l in r.stderr.splitlines() if "point past the end of the data device" in l]
         self.assertEqual(len(past_end), 10)  # then counted but not shown
         self.assertTrue(all(l.startswith("  mapping tree of thin device 2, block ") for l in past_end), past_end)
+
+
+class LargeDataSpaceMap(CheckTestCase):
+    """A data device of 10 million blocks: 613 bitmaps, compared on both
+    cores (bitmaps 256-511 on the second), and reported in block order."""
+
+    nr_data_blocks = 10_000_000
+    high = 9_990_000  # in bitmap 612, the last
+
+    def setUp(self):
+        super().setUp()
+        # Devices 0 and 4 map data blocks 0-999 and 8,000,000-8,000,999
+        # (bitmaps 0 and 490); devices 1-3 all map 1,000 blocks from `high`
+        # (counts of 3, in the ref-count tree).
+        devices = [(0, 0, 0), (1, self.high, 0), (2, self.high, 0), (3, self.high, 0), (4, 8_000_000, 0)]
+        self.image = self.restore_ranges("large", self.nr_data_blocks, 1000, devices, 16 << 20)
+        self.img = Image(self.image)
+        self.addCleanup(self.img.close)
+
+    def test_sound(self):
+        self.assertEqual(self.img.data_count(self.high), 3)
+        r = check("-q", self.image)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "", ""))
+
+    def test_findings_of_both_cores_in_block_order(self):
+        self.img.set_data_count(6_000_000, 1)    # a leak in bitmap 367
+        self.img.set_data_count(10, 0)           # too low, bitmap 0
+        self.img.set_data_count(self.high + 5, 2)  # too low, bitmap 612
+        r = check(self.image)
+        first = "data block 10: reference count 0 in the space map, but 1 references found"
+        leak = "data block 6000000 is marked in use (count 1) but nothing refers to it"
+        last = f"data block {self.high + 5}: reference count 2 in the space map, but 3 references found"
+        self.assertFails(r, first, leak, last)
+        self.assertLess(r.stderr.index(first), r.stderr.index(leak))
+        self.assertLess(r.stderr.index(leak), r.stderr.index(last))
+
+    def test_damaged_bitmap_compared_on_the_second_core(self):
+        bitmap = self.img.data_bitmap(300)
+        data = self.img.read(bitmap)
+        data[50] ^= 1
+        self.img.write(bitmap, data)
+        self.assertFails(check(self.image), "data space map bitmap 300 (blocks 4896000..4912319",
+                         f"at block {bitmap}) bad checksum")
+
+    def test_nr_allocated_totals_both_cores(self):
+        nr_allocated = self.img.superblock()["data_sm"][1]
+        self.assertEqual(nr_allocated, 3000)
+        self.img.patch_superblock(72, "<Q", nr_allocated + 1)
+        r = check(self.image)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn(f"the data space map says {nr_allocated + 1} blocks are in use, but its bitmaps count "
+                      f"{nr_allocated}\n", r.stderr)
 
 
 class SpaceMapDamage(CheckTestCase):
