@@ -20,9 +20,10 @@ void parallel_sort(T* first, T* last, Less less, size_t split_above = size_t(1) 
 		return;
 	}
 	T* middle = first + n / 2;
-	std::thread first_half([&] { std::sort(first, middle, less); });
-	std::sort(middle, last, less);
-	first_half.join();
+	{
+		std::jthread first_half([&] { std::sort(first, middle, less); });
+		std::sort(middle, last, less);
+	}
 	std::inplace_merge(first, middle, last, less);
 }
 
