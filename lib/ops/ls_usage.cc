@@ -26,7 +26,7 @@ std::vector<device_usage> count_device_usage(const io::block_device& dev, std::s
 	pdata::use_tally uses(nr_data_blocks);
 	bool any_unshared = false;
 	{
-		pdata::increment_batch<pdata::use_tally, 2048> batch(uses);
+		pdata::increment_batch<pdata::use_tally> batch(uses);
 		forest.read_leaves({}, [&](size_t i, const pdata::node_view& n) {
 			auto l = forest.leaf_at(i);
 			uint32_t nr = n.nr_entries();
