@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/endian.h"
+#include "base/error.h"
 #include "base/parallel_sort.h"
 #include "base/text.h"
 #include "io/read_ahead.h"
@@ -58,6 +59,12 @@ reference_walk::reference_walk(const io::block_device& dev, uint64_t nr_metadata
 
 uint32_t reference_walk::new_owner(tree_kind kind, bool in_snapshot, uint64_t dev_id)
 {
+	// Owners are numbered in 26 bits (node_ref). Device ids have 24: a
+	// sound pool needs at most 2^24 owners for its devices, as many again
+	// for its metadata snapshot's, and a few for other trees.
+	if (owners_.size() == max_owners)
+		throw error(cat(dev_.path(), ": the top-level mapping trees list more than ", max_owners,
+		                " devices; the metadata is beyond what thin_check can follow"));
 	owners_.push_back({kind, in_snapshot, dev_id});
 	return static_cast<uint32_t>(owners_.size() - 1);
 }
@@ -87,16 +94,23 @@ std::string reference_walk::owner_name(uint32_t owner) const
 
 key_range reference_walk::range_of(const node_ref& r) const
 {
-	return key_range{r.begin, r.has_end ? std::optional<uint64_t>(r.end) : std::nullopt};
+	return key_range{r.begin, r.has_end() ? std::optional<uint64_t>(r.end) : std::nullopt};
+}
+
+uint64_t reference_walk::metadata_limit() const
+{
+	// References keep 32-bit block numbers: past 2^32 blocks (16 TiB, a
+	// thousand times the largest metadata device) is past the end too.
+	return std::min({nr_metadata_blocks_, dev_.nr_blocks(), uint64_t(1) << 32});
 }
 
 bool reference_walk::count_reference(block_address b, const std::string& from)
 {
-	if (b >= nr_metadata_blocks_ || b >= dev_.nr_blocks()) {
+	if (b >= metadata_limit()) {
 		trees_damaged_ = true;
 		findings_.report(severity::fatal, "reference past the end",
-		                 cat(from, " points to block ", b, ", past the end of the metadata (",
-		                     std::min(nr_metadata_blocks_, dev_.nr_blocks()), " blocks)"));
+		                 cat(from, " points to block ", b, ", past the end of the metadata (", metadata_limit(),
+		                     " blocks)"));
 		return false;
 	}
 	md_counts_.inc(b);
@@ -109,7 +123,22 @@ void reference_walk::add_tree(block_address root, tree_kind kind, bool in_snapsh
 	uint32_t owner = new_owner(kind, in_snapshot);
 	if (kind == tree_kind::details || kind == tree_kind::mapping_top)
 		small_roots_.emplace_back(owner, root);
-	pending_.push_back({root, 0, 0, owner, 0, true, false});
+	enqueue(pending_, root, owner, 0, 0, 0);
+}
+
+void reference_walk::enqueue(pod_vector<node_ref>& to, block_address b, uint32_t owner, unsigned depth, uint64_t begin,
+                             uint64_t end)
+{
+	key_range keys{begin, end ? std::optional<uint64_t>(end) : std::nullopt};
+	if (b >= metadata_limit())
+		node_damaged(b, owner, keys,
+		             cat("points to block ", b, ", past the end of the metadata (", metadata_limit(), " blocks)"));
+	else if (depth > max_depth)
+		node_damaged(b, owner, keys,
+		             cat("lies ", depth, " levels below its tree's root, deeper than any sound b-tree (", max_depth,
+		                 " at most)"));
+	else
+		to.push_back({begin, end, static_cast<uint32_t>(b), owner, depth});
 }
 
 void reference_walk::hold_ref_count_leaves()
@@ -123,10 +152,9 @@ void reference_walk::hold_ref_count_leaves()
 		tree_owner& o = owners_[r.owner];
 		if (o.kind != tree_kind::data_ref_counts && o.kind != tree_kind::metadata_ref_counts)
 			continue;
-		// Past the end or unsound: the walk will say so; nothing waits.
-		if (r.block < nr_metadata_blocks_)
-			if (auto depth = pdata::leftmost_leaf_depth(dev_, r.block, value_size_of(o.kind)))
-				o.held_depth = static_cast<uint8_t>(*depth);
+		// An unsound tree: the walk will say so; nothing waits.
+		if (auto depth = pdata::leftmost_leaf_depth(dev_, r.block, value_size_of(o.kind)))
+			o.held_depth = static_cast<uint8_t>(*depth);
 	}
 }
 
@@ -186,18 +214,13 @@ void reference_walk::process_level(pod_vector<node_ref>& level, pod_vector<node_
 		block_address b = level[i].block;
 		while (j < level.size() && level[j].block == b)
 			++j;
-		if (b >= nr_metadata_blocks_ || b >= dev_.nr_blocks()) {
-			for (size_t k = i; k < j; ++k)
-				node_damaged(level[k], cat("points to block ", b, ", past the end of the metadata (",
-				                           std::min(nr_metadata_blocks_, dev_.nr_blocks()), " blocks)"));
+		// enqueue() let no block past the end in.
+		md_counts_.inc(b, static_cast<uint32_t>(j - i));
+		if (visited_kind_[b] != static_cast<uint8_t>(tree_kind::none)) {
+			revisit(&level[i], j - i);
 		} else {
-			md_counts_.inc(b, static_cast<uint32_t>(j - i));
-			if (visited_kind_[b] != static_cast<uint8_t>(tree_kind::none)) {
-				revisit(&level[i], j - i);
-			} else {
-				blocks.push_back(b);
-				visits.push_back({i, j, value_size_of(owners_[level[i].owner].kind)});
-			}
+			blocks.push_back(b);
+			visits.push_back({i, j, value_size_of(owners_[level[i].owner].kind)});
 		}
 		i = j;
 		if (blocks.size() == slice_blocks || (i == level.size() && !blocks.empty())) {
@@ -253,11 +276,11 @@ void reference_walk::read_slice(const pod_vector<node_ref>& level, const std::ve
 	}
 }
 
-void reference_walk::node_damaged(const node_ref& r, const std::string& what, severity s)
+void reference_walk::node_damaged(block_address b, uint32_t owner, const key_range& keys, const std::string& what,
+                                  severity s)
 {
-	const auto& o = owners_[r.owner];
-	key_range keys = range_of(r);
-	std::string where = cat(owner_name(r.owner), ", block ", r.block);
+	const auto& o = owners_[owner];
+	std::string where = cat(owner_name(owner), ", block ", b);
 	if (o.kind == tree_kind::mapping_bottom)
 		where += cat(" (virtual blocks ", keys.describe(), ")");
 	else if (o.kind == tree_kind::mapping_top || o.kind == tree_kind::details)
@@ -267,7 +290,7 @@ void reference_walk::node_damaged(const node_ref& r, const std::string& what, se
 	if (s != severity::fatal)
 		return;
 	trees_damaged_ = true;
-	findings_.damaged_block(r.block);
+	findings_.damaged_block(b);
 	if (o.kind == tree_kind::mapping_bottom)
 		findings_.lost_mappings(o.dev_id, o.in_snapshot, keys);
 	else if (o.kind == tree_kind::mapping_top)
@@ -280,7 +303,7 @@ std::string reference_walk::check_bounds(const node_view& n, const node_ref& r) 
 		return {};
 	if (n.key(0) < r.begin)
 		return cat("first key ", n.key(0), " is below its parent's key ", r.begin);
-	if (r.has_end && n.key(n.nr_entries() - 1) >= r.end)
+	if (r.has_end() && n.key(n.nr_entries() - 1) >= r.end)
 		return cat("last key ", n.key(n.nr_entries() - 1), " is not below the next key of its parent, ", r.end);
 	return {};
 }
@@ -334,7 +357,7 @@ void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr
 	}
 
 	uint32_t min_entries = pdata::min_entries_for(n.max_entries());
-	if (!first.is_root && n.nr_entries() < min_entries)
+	if (!first.is_root() && n.nr_entries() < min_entries)
 		node_damaged(first,
 		             cat("holds only ", n.nr_entries(), " entries; nodes other than a root hold at least ",
 		                 min_entries, " (a third of ", n.max_entries(), ")"),
@@ -351,17 +374,10 @@ void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr
 			for (uint32_t i = 0; i < nr_entries; ++i)
 				small_children_.push_back(n.child(i));
 		}
-		for (uint32_t i = 0; i < nr_entries; ++i) {
-			node_ref c{n.child(i), n.key(i), 0, first.owner, static_cast<uint8_t>(first.depth + 1), false, false};
-			if (i + 1 < nr_entries) {
-				c.end = n.key(i + 1);
-				c.has_end = true;
-			} else {
-				c.end = first.end;
-				c.has_end = first.has_end;
-			}
-			next.push_back(c);
-		}
+		// Keys ascend (check_node_shape): a next key is never 0.
+		for (uint32_t i = 0; i < nr_entries; ++i)
+			enqueue(next, n.child(i), first.owner, first.depth + 1u, n.key(i),
+			        i + 1 < nr_entries ? n.key(i + 1) : first.end);
 		return;
 	}
 
@@ -417,7 +433,7 @@ void reference_walk::visit_leaf(const node_view& n, const node_ref& r, pod_vecto
 				count_reference(root, cat(owner_name(r.owner), " entry for device ", dev));
 				continue;
 			}
-			next.push_back({root, 0, 0, o, 0, true, false});
+			enqueue(next, root, o, 0, 0, 0);
 		}
 		break;
 

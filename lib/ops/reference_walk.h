@@ -86,15 +86,22 @@ public:
 	bool trees_damaged() const { return trees_damaged_; }
 
 private:
+	// A reference to a node from its parent (or to a tree's root), with the
+	// keys the parent allows it. A level of leaves holds millions of them:
+	// 24 bytes each (4 GiB of metadata: 1.4 million in the level of leaves).
 	struct node_ref {
-		block_address block;
 		uint64_t begin;
-		uint64_t end;  // meaningful when has_end
-		uint32_t owner;
-		uint8_t depth;
-		bool is_root;
-		bool has_end;
+		uint64_t end;    // the parent's next key; 0 for none (a sound parent's keys ascend from 0)
+		uint32_t block;  // blocks past the end are reported where found, never queued
+		uint32_t owner : 26;
+		uint32_t depth : 6;  // 0 for a root
+
+		bool is_root() const { return depth == 0; }
+		bool has_end() const { return end != 0; }
 	};
+	static_assert(sizeof(node_ref) == 24);
+	static constexpr uint32_t max_owners = uint32_t(1) << 26;
+	static constexpr unsigned max_depth = (1u << 6) - 1;
 	struct tree_owner {
 		tree_kind kind;
 		bool in_snapshot;
@@ -106,8 +113,15 @@ private:
 	};
 
 	uint32_t new_owner(tree_kind kind, bool in_snapshot, uint64_t dev_id = 0);
+	// Queues the node at block b for the next level (`to`), or reports the
+	// reference at once when b is past the end of the metadata or the node
+	// would lie deeper than any b-tree reaches.
+	void enqueue(pod_vector<node_ref>& to, block_address b, uint32_t owner, unsigned depth, uint64_t begin,
+	             uint64_t end);
 	std::string owner_name(uint32_t owner) const;
 	pdata::key_range range_of(const node_ref& r) const;
+	// Blocks from here on are past the end of the metadata.
+	uint64_t metadata_limit() const;
 	// A block of a level to read, with its references: level[first_ref, end_ref).
 	struct to_visit {
 		size_t first_ref;
@@ -128,7 +142,12 @@ private:
 	// up to the first that points past the end of the data device; returns
 	// that entry's index, or the number of entries.
 	uint32_t count_data_blocks(const pdata::node_view& n, uint32_t first);
-	void node_damaged(const node_ref& r, const std::string& what, severity s = severity::fatal);
+	void node_damaged(const node_ref& r, const std::string& what, severity s = severity::fatal)
+	{
+		node_damaged(r.block, r.owner, range_of(r), what, s);
+	}
+	void node_damaged(block_address b, uint32_t owner, const pdata::key_range& keys, const std::string& what,
+	                  severity s = severity::fatal);
 	void check_deferred_bounds();
 	std::string check_bounds(const pdata::node_view& n, const node_ref& r) const;
 

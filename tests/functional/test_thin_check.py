@@ -5,7 +5,7 @@ message, and the options do what they say."""
 import struct
 import unittest
 
-from metadata_image import Image, SALT_NODE
+from metadata_image import Image, Node, SALT_NODE
 from thinmeta_test import TempDirTestCase, ours, restore_with_reference, run, tool, upstream_images
 import thin_xml
 
@@ -132,6 +132,52 @@ class TreeDamage(CheckTestCase):
         root.set_value64(0, 10 ** 9)
         self.img.write_node(root_block, root)
         self.assertFails(check(self.image), "points to block 1000000000, past the end of the metadata")
+
+    def test_child_past_32_bits(self):
+        # The walk keeps 32-bit block numbers: a pointer past them must be
+        # reported whole, not cut to block 5.
+        root_block = self.roots[0]
+        root = self.img.node(root_block)
+        root.set_value64(0, 2 ** 40 + 5)
+        self.img.write_node(root_block, root)
+        self.assertFails(check(self.image),
+                         f"mapping tree of thin device 0, block {2 ** 40 + 5} (virtual blocks",
+                         f"points to block {2 ** 40 + 5}, past the end of the metadata")
+
+    def test_root_past_32_bits(self):
+        self.img.patch_superblock(320, "<Q", 2 ** 33)
+        self.assertFails(check(self.image),
+                         f"mapping tree (top level), block {2 ** 33} (device ids",
+                         f"points to block {2 ** 33}, past the end of the metadata")
+
+    def test_tree_deeper_than_any_b_tree(self):
+        # Device 3's tree under a chain of 64 one-entry internal nodes: its
+        # old root lies 64 levels down, one more than a reference can say.
+        template = self.img.node(self.roots[3])
+        self.assertFalse(template.is_leaf)
+        chain = []
+        for b in range(1, self.img.superblock()["metadata_sm"][0]):
+            if len(chain) == 64:
+                break
+            if self.img.metadata_count(b) == 0:
+                chain.append(b)
+        self.assertEqual(len(chain), 64)
+        for b, child in zip(chain, chain[1:] + [self.roots[3]]):
+            n = Node(template.data)
+            struct.pack_into("<Q", n.data, 8, b)
+            n.set_nr_entries(1)
+            n.set_key(0, 0)
+            n.set_value64(0, child)
+            self.img.write_node(b, n)
+        top_block = self.img.superblock()["mapping_root"]
+        top = self.img.node(top_block)
+        self.assertTrue(top.is_leaf)
+        index = [top.key(i) for i in range(top.nr_entries)].index(3)
+        top.set_value64(index, chain[0])
+        self.img.write_node(top_block, top)
+        self.assertFails(check(self.image),
+                         f"mapping tree of thin device 3, block {self.roots[3]} (virtual blocks [0, end)): "
+                         "lies 64 levels below its tree's root, deeper than any sound b-tree (63 at most)")
 
     def test_device_missing_from_details(self):
         sb = self.img.superblock()
