@@ -400,12 +400,37 @@ uint32_t reference_walk::count_data_blocks(const node_view& n, uint32_t first)
 	const uint32_t nr = n.nr_entries();
 	const uint64_t nr_data_blocks = nr_data_blocks_;
 	auto& increments = data_increments_;
+	auto& counts = data_counts_;
+	auto data_block_at = [values](uint32_t k) { return load_le64(values + 8 * size_t(k)) >> thin::time_bits; };
+	// Consecutive data blocks (sequential writes, restored ranges) are
+	// counted in place, min_run or more at a time: their counts share
+	// cache lines, where gathered each costs a store and a load. A group
+	// of min_run entries is tested for a run by its last entry, so pools
+	// with few runs pay one test per group, not per entry.
+	constexpr uint32_t min_run = 8;
 	uint32_t i = first;
-	for (; i < nr; ++i) {
-		uint64_t data_block = load_le64(values + 8 * size_t(i)) >> thin::time_bits;
+	while (i < nr) {
+		uint64_t data_block = data_block_at(i);
 		if (data_block >= nr_data_blocks)
-			break;
+			return i;
+		if (i + min_run <= nr && data_block_at(i + min_run - 1) == data_block + min_run - 1) {
+			uint32_t end = i + 1;
+			while (end < nr && data_block_at(end) == data_block + (end - i))
+				++end;
+			uint64_t length = std::min<uint64_t>(end - i, nr_data_blocks - data_block);
+			if (length >= min_run) {
+				counts.inc_run(data_block, length);
+				i += static_cast<uint32_t>(length);
+				continue;
+			}
+		}
 		increments.inc(data_block);
+		for (uint32_t group_end = std::min(nr, i + min_run); ++i < group_end;) {
+			data_block = data_block_at(i);
+			if (data_block >= nr_data_blocks)
+				return i;
+			increments.inc(data_block);
+		}
 	}
 	return i;
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "base/endian.h"
 #include "base/prefetch.h"
 #include "pdata/space_map_disk.h"
 
@@ -102,6 +103,54 @@ void ref_counter::inc_chunk(uint64_t chunk_index, std::span<const uint16_t> offs
 		}
 		if (i < offsets.size())
 			inc(base + offsets[i++], 1);
+	}
+}
+
+void ref_counter::inc_run(uint64_t first, uint64_t n)
+{
+	while (n) {
+		chunk& c = chunks_[first >> chunk_bits];
+		uint64_t offset = first & chunk_mask;
+		uint64_t here = std::min(n, chunk_size - offset);
+		uint64_t done = 0;
+		// As inc_chunk(): a count that would leave its form goes through
+		// inc(), and the run goes on in whatever form the chunk then has.
+		if (c.counts && !c.wide) {
+			uint8_t* counts = c.counts.get();
+			while (done < here) {
+				uint64_t o = offset + done;
+				// Sixteen counts at a time (a word of nibbles, block o
+				// in the lowest) where none is at narrow_limit - 1: a
+				// nibble n has n >= 14 when its top bit is set and
+				// (n & 7) + 2 carries into it.
+				static_assert(narrow_limit - 1 == 14, "the word test finds counts of 14 and 15");
+				if (o % 16 == 0 && here - done >= 16) {
+					uint64_t word = load_le64(counts + o / 2);
+					if (!(word & ((word & 0x7777777777777777) + 0x2222222222222222) & 0x8888888888888888)) {
+						store_le64(counts + o / 2, word + 0x1111111111111111);
+						done += 16;
+						continue;
+					}
+				}
+				uint8_t& byte = counts[o >> 1];
+				unsigned shift = (o & 1) * 4;
+				if (((byte >> shift) & 0xF) >= narrow_limit - 1)
+					break;
+				byte = static_cast<uint8_t>(byte + (1u << shift));
+				++done;
+			}
+		} else if (c.counts) {
+			uint8_t* counts = c.counts.get() + offset;
+			for (; done < here; ++done) {
+				if (counts[done] >= wide_limit - 1)
+					break;
+				++counts[done];
+			}
+		}
+		if (done < here)
+			inc(first + done++, 1);
+		first += done;
+		n -= done;
 	}
 }
 

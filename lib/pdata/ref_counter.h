@@ -44,6 +44,9 @@ public:
 	void inc(uint64_t b, uint32_t by);
 	// One increment for each offset into chunk number `chunk`.
 	void inc_chunk(uint64_t chunk, std::span<const uint16_t> offsets);
+	// One increment for each of blocks [first, first + n): a run of
+	// neighbouring counts, a cache line for 128 of them.
+	void inc_run(uint64_t first, uint64_t n);
 	// Takes one off a count above 0 (a reference given back).
 	void dec(uint64_t b);
 	uint32_t get(uint64_t b) const;

@@ -234,10 +234,18 @@ class ManyLeaves(CheckTestCase):
         # virtual block 200,000 on point past its end.
         img = Image(self.image)
         img.patch_superblock(64, "<Q", 600000)
+        # The leaf that holds virtual block 200,000 maps a run of data blocks
+        # that crosses the end: only its entries from there on are past it.
+        for leaf in img.leaves(img.device_roots()[2]):
+            node = img.node(leaf)
+            keys = [node.key(i) for i in range(node.nr_entries)]
+            if keys[0] < 200000 <= keys[-1]:
+                crossing, within, past = leaf, 200000 - keys[0], keys[-1] - 200000 + 1
         img.close()
+        self.assertGreater(within, 8)  # long enough to be counted as a run
         r = check(self.image)
-        self.assertFails(r, "mappings (the first at virtual block 200000) point past the end "
-                            "of the data device (600000 blocks)")
+        self.assertFails(r, f"mapping tree of thin device 2, block {crossing}: {past} mappings (the first at "
+                            "virtual block 200000) point past the end of the data device (600000 blocks)")
         past_end = [l for l in r.stderr.splitlines() if "point past the end of the data device" in l]
         self.assertEqual(len(past_end), 10)  # then counted but not shown
         self.assertTrue(all(l.startswith("  mapping tree of thin device 2, block ") for l in past_end), past_end)

@@ -57,6 +57,46 @@ TEST_CASE("ref_counter widens a chunk at 15 and spills at 255", "[ref_counter]")
 	CHECK(c.memory_used() == empty + ref_counter::chunk_size + ref_counter::chunk_size / 2 + 32);
 }
 
+TEST_CASE("ref_counter counts a run as one increment per block", "[ref_counter]")
+{
+	// Runs over untouched, narrow and wide chunks, across chunk borders,
+	// through counts that widen a chunk (15) and spill into the map (255):
+	// the same counts as one inc() per block.
+	const uint64_t size = 4 * ref_counter::chunk_size;
+	ref_counter runs(size), singles(size);
+	auto both = [&](uint64_t first, uint64_t n) {
+		runs.inc_run(first, n);
+		for (uint64_t b = first; b < first + n; ++b)
+			singles.inc(b);
+	};
+	const uint64_t border = ref_counter::chunk_size;
+	both(border - 100, 200);  // two untouched chunks
+	for (int i = 0; i < 20; ++i)
+		both(border - 10 + i, 7);  // up to 7 more around the border
+	both(2 * border + 3, 1);
+	for (int i = 0; i < 14; ++i)
+		both(2 * border, 10);  // 15 at 2 * border + 3: the chunk widens mid-run
+	for (int i = 0; i < 250; ++i)
+		both(2 * border + 1, 4);  // past 254 in the wide chunk
+	both(size - 5, 5);  // the last blocks
+	// Sixteen counts at a time from a 16-block boundary, until a word holds
+	// a count of 14 (block 3 * border + 40 first), then one at a time.
+	both(3 * border + 40, 1);
+	for (int i = 0; i < 16; ++i)
+		both(3 * border + 32, 64);
+	std::vector<uint32_t> got(size), want(size);
+	runs.get_range(0, static_cast<uint32_t>(size), got.data());
+	singles.get_range(0, static_cast<uint32_t>(size), want.data());
+	CHECK(got == want);
+	CHECK(runs.get(border - 1) == 8);
+	CHECK(runs.get(2 * border + 3) == 1 + 14 + 250);
+	CHECK(runs.get(2 * border + 9) == 14);
+	CHECK(runs.get(3 * border + 40) == 17);
+	CHECK(runs.get(3 * border + 95) == 16);
+	CHECK(runs.get(3 * border + 96) == 0);
+	CHECK(runs.memory_used() == singles.memory_used());
+}
+
 TEST_CASE("ref_counter allocates only the chunks it touches", "[ref_counter]")
 {
 	uint64_t huge = uint64_t(1) << 34;
