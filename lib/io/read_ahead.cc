@@ -5,19 +5,19 @@
 namespace thinmeta::io {
 
 read_ahead::read_ahead(const block_device& dev, std::vector<std::span<const block_address>> batches,
-                       prepare_fn prepare)
-    : read_ahead(dev, std::move(batches), std::move(prepare), own_buffers_)
+                       prepare_fn prepare, cached_readers cached)
+    : read_ahead(dev, std::move(batches), std::move(prepare), own_buffers_, cached)
 {
 }
 
 read_ahead::read_ahead(const block_device& dev, std::vector<std::span<const block_address>> batches,
-                       prepare_fn prepare, read_ahead_buffers& buffers)
+                       prepare_fn prepare, read_ahead_buffers& buffers, cached_readers cached)
     : dev_(dev), batches_(std::move(batches)), prepare_(std::move(prepare)),
       prepare_apart_(prepare_ && dev.policy().reads_wait),
       nr_readers_(dev.policy().reads_wait
                       ? std::clamp<size_t>(dev.policy().batches_in_flight, 1, read_ahead_buffers::max_readers)
-                      : 1),
-      buffers_(buffers.buffers), in_memory_(batches_.size())
+                      : (cached == cached_readers::two ? 2 : 1)),
+      buffers_(buffers.buffers), in_memory_(batches_.size()), ready_(batches_.size())
 {
 	size_t largest = 1;
 	for (auto& b : batches_)
@@ -114,7 +114,9 @@ bool read_ahead::prepare(size_t k)
 	}
 	{
 		std::lock_guard lock(mutex_);
-		prepared_ = k + 1;
+		ready_[k] = true;
+		while (prepared_ < batches_.size() && ready_[prepared_])
+			++prepared_;
 	}
 	changed_.notify_all();
 	return true;

@@ -5,9 +5,9 @@
 // reads wait for the disk (a block device, read with O_DIRECT), preparing
 // has a thread of its own, so the disk is kept busy while the batch before
 // is prepared, and as many threads as the device's policy asks read
-// batches side by side, so the disk always has requests queued; a file's
-// reads are copies from the page cache, work a third thread would only
-// take from the other two (thin_rmap of sim-1g.bin: 5-10% slower with one).
+// batches side by side, so the disk always has requests queued. A file's
+// reads are copies from the page cache: one thread reads and prepares them,
+// unless the caller asks for two (see cached_readers).
 #pragma once
 
 #include <condition_variable>
@@ -36,19 +36,29 @@ struct read_ahead_buffers {
 	aligned_buffer buffers[count];
 };
 
+// Threads reading a file through the page cache. A third thread beside the
+// consumer and one reader only takes work from them (thin_rmap of
+// sim-1g.bin: 5-10% slower with it), unless reading and preparing are most
+// of the work: thin_check, whose consumer visits what the reader has
+// checksummed, checked and fingerprinted, left half its core idle with one
+// (sim-4g.bin, 7 alternating runs: 1.59-1.72 s with one, 1.01-1.14 with
+// two). Two readers each prepare the batches they read, in any order.
+enum class cached_readers : uint8_t { one, two };
+
 class read_ahead {
 public:
-	// Runs once a batch is in memory, batch after batch in order, on the
-	// reading thread or one of its own (see above).
+	// Runs once a batch is in memory, on the reading thread or one of its
+	// own (see above): batch after batch in order, but for cached reads with
+	// cached_readers::two, where two batches may be prepared at once.
 	using prepare_fn = std::function<void(size_t batch, const uint8_t* blocks, size_t nr_blocks)>;
 
 	// `batches` must outlive this object; each lists the blocks of one batch
 	// in the order they are to land in the buffer.
 	read_ahead(const block_device& dev, std::vector<std::span<const block_address>> batches,
-	           prepare_fn prepare = {});
+	           prepare_fn prepare = {}, cached_readers cached = cached_readers::one);
 	// Reads into `buffers` (grown as needed), which must outlive this object.
 	read_ahead(const block_device& dev, std::vector<std::span<const block_address>> batches, prepare_fn prepare,
-	           read_ahead_buffers& buffers);
+	           read_ahead_buffers& buffers, cached_readers cached = cached_readers::one);
 	~read_ahead();
 	read_ahead(const read_ahead&) = delete;
 	read_ahead& operator=(const read_ahead&) = delete;
@@ -83,7 +93,8 @@ private:
 	std::condition_variable changed_;
 	std::vector<bool> in_memory_;  // batch by batch, as the readers finish them
 	size_t read_ = 0;              // batches in memory, all of them from the first
-	size_t prepared_ = 0;          // batches ready for the consumer
+	std::vector<bool> ready_;      // batch by batch, as they are prepared
+	size_t prepared_ = 0;          // batches ready for the consumer, all of them from the first
 	size_t handed_ = 0;            // batches handed to the consumer
 	size_t consumed_ = 0;          // batches the consumer has finished with
 	bool stop_ = false;

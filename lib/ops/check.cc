@@ -1,6 +1,7 @@
 #include "ops/check.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "base/endian.h"
 #include "base/error.h"
@@ -37,6 +38,14 @@ private:
 	const pdata::ref_counter& counts_;
 };
 
+// Takes what a second walk finds and says nothing.
+class quiet_listener final : public check_listener {
+public:
+	void stage(std::string_view) override {}
+	void value(std::string_view, uint64_t) override {}
+	void finding(severity, const std::string&) override {}
+};
+
 // What one pass of the check leaves for the fix-ups that follow it.
 struct check_outcome {
 	check_verdict verdict;
@@ -64,7 +73,12 @@ private:
 	bool check_live_superblock();
 	bool read_superblock(block_address where, superblock& out, const std::string& name);
 	void walk_trees();
-	void queue_space_map_structures(reference_walk& walk, stored_space_map& metadata_sm);
+	// Queues every tree of the metadata checked, and the space maps'
+	// structures where their counts are compared, and walks them.
+	void walk_metadata(reference_walk& walk, check_findings& findings, bool compare_counts,
+	                   stored_space_map& metadata_sm);
+	void queue_space_map_structures(reference_walk& walk, check_findings& findings, stored_space_map& metadata_sm);
+	stored_space_map data_space_map(const reference_walk& walk) const;
 	void cross_check_devices(reference_walk& walk, bool in_snapshot);
 
 	const check_options& options_;
@@ -162,7 +176,7 @@ bool checker::check_live_superblock()
 	return ok;
 }
 
-void checker::queue_space_map_structures(reference_walk& walk, stored_space_map& metadata_sm)
+void checker::queue_space_map_structures(reference_walk& walk, check_findings& findings, stored_space_map& metadata_sm)
 {
 	walk.add_tree(sb_.data_sm.bitmap_root, tree_kind::data_index, false);
 	walk.add_tree(sb_.data_sm.ref_count_root, tree_kind::data_ref_counts, false);
@@ -179,9 +193,9 @@ void checker::queue_space_map_structures(reference_walk& walk, stored_space_map&
 	dev_.read_block(index, block_.data());
 	std::string fault = pdata::check_index_block(block_.data(), index);
 	if (!fault.empty()) {
-		findings_.report(severity::fatal, "metadata space map index",
-		                 cat("metadata space map index block ", index, ": ", fault));
-		findings_.damaged_block(index);
+		findings.report(severity::fatal, "metadata space map index",
+		                cat("metadata space map index block ", index, ": ", fault));
+		findings.damaged_block(index);
 		return;
 	}
 	for (uint32_t i = 0; i < nr_bitmaps; ++i) {
@@ -223,16 +237,11 @@ void checker::cross_check_devices(reference_walk& walk, bool in_snapshot)
 	}
 }
 
-void checker::walk_trees()
+void checker::walk_metadata(reference_walk& walk, check_findings& findings, bool compare_counts,
+                            stored_space_map& metadata_sm)
 {
 	const superblock& trees = options_.metadata_snap ? snap_ : sb_;
-	bool compare_counts = !options_.metadata_snap && !options_.skip_mappings && !options_.override_mapping_root &&
-	                      !options_.override_details_root;
-
-	reference_walk walk(dev_, std::min(sb_.metadata_sm.nr_blocks, dev_.nr_blocks()), sb_.data_sm.nr_blocks,
-	                    findings_);
 	walk.skip_bottom_trees(options_.skip_mappings);
-
 	walk.count_reference(thin::superblock_location, "the superblock");
 	if (!options_.metadata_snap && sb_.metadata_snap) {
 		walk.count_reference(sb_.metadata_snap, "the superblock's metadata snapshot field");
@@ -245,18 +254,42 @@ void checker::walk_trees()
 	              options_.metadata_snap);
 	walk.add_tree(options_.override_mapping_root.value_or(trees.data_mapping_root), tree_kind::mapping_top,
 	              options_.metadata_snap);
-
-	stored_space_map metadata_sm;
 	if (compare_counts)
-		queue_space_map_structures(walk, metadata_sm);
+		queue_space_map_structures(walk, findings, metadata_sm);
+	walk.run(progress_, sb_.metadata_sm.nr_allocated);
+}
 
+stored_space_map checker::data_space_map(const reference_walk& walk) const
+{
+	stored_space_map sm;
+	sm.name = "data";
+	sm.nr_blocks = sb_.data_sm.nr_blocks;
+	sm.nr_allocated = sb_.data_sm.nr_allocated;
+	sm.bitmaps = walk.data_bitmaps();
+	sm.ref_count_root = sb_.data_sm.ref_count_root;
+	sm.ref_counts = walk.ref_counts(tree_kind::data_ref_counts);
+	sm.overflow = walk.data_overflow();
+	return sm;
+}
+
+void checker::walk_trees()
+{
+	bool compare_counts = !options_.metadata_snap && !options_.skip_mappings && !options_.override_mapping_root &&
+	                      !options_.override_details_root;
+	uint64_t nr_metadata_blocks = std::min(sb_.metadata_sm.nr_blocks, dev_.nr_blocks());
+
+	// The data blocks' references are only fingerprinted (see data_tally),
+	// and counted on a second walk where the data space map differs.
+	std::optional<reference_walk> walk;
+	walk.emplace(dev_, nr_metadata_blocks, sb_.data_sm.nr_blocks, findings_, data_tally::fingerprint);
+	stored_space_map metadata_sm;
 	listener_.stage("examining devices tree");
 	listener_.stage("examining mapping tree");
-	walk.run(progress_, sb_.metadata_sm.nr_allocated);
+	walk_metadata(*walk, findings_, compare_counts, metadata_sm);
 
-	cross_check_devices(walk, options_.metadata_snap);
+	cross_check_devices(*walk, options_.metadata_snap);
 	if (!options_.metadata_snap && snap_ok_)
-		cross_check_devices(walk, true);
+		cross_check_devices(*walk, true);
 
 	if (!compare_counts)
 		return;
@@ -268,18 +301,23 @@ void checker::walk_trees()
 	}
 	listener_.stage("checking space map counts");
 	metadata_sm.ref_count_root = sb_.metadata_sm.ref_count_root;
-	metadata_sm.ref_counts = walk.ref_counts(tree_kind::metadata_ref_counts);
-	check_space_map(dev_, metadata_sm, counted_references(walk.metadata_counts()), findings_, progress_,
+	metadata_sm.ref_counts = walk->ref_counts(tree_kind::metadata_ref_counts);
+	check_space_map(dev_, metadata_sm, counted_references(walk->metadata_counts()), findings_, progress_,
 	                options_.auto_repair ? &leaked_metadata_ : nullptr);
 
-	stored_space_map data_sm;
-	data_sm.name = "data";
-	data_sm.nr_blocks = sb_.data_sm.nr_blocks;
-	data_sm.nr_allocated = sb_.data_sm.nr_allocated;
-	data_sm.bitmaps = walk.data_bitmaps();
-	data_sm.ref_count_root = sb_.data_sm.ref_count_root;
-	data_sm.ref_counts = walk.ref_counts(tree_kind::data_ref_counts);
-	check_space_map(dev_, data_sm, counted_references(walk.data_counts()), findings_, progress_,
+	if (check_space_map_references(dev_, data_space_map(*walk), walk->data_references(), findings_, progress_))
+		return;
+
+	// The second walk finds nothing the first did not: what it would report
+	// is dropped.
+	walk.reset();
+	listener_.stage("counting the references to each data block, to name those the data space map has wrong");
+	quiet_listener quiet;
+	check_findings found_again(quiet);
+	reference_walk recount(dev_, nr_metadata_blocks, sb_.data_sm.nr_blocks, found_again, data_tally::counts);
+	stored_space_map unused;
+	walk_metadata(recount, found_again, true, unused);
+	check_space_map(dev_, data_space_map(recount), counted_references(recount.data_counts()), findings_, progress_,
 	                options_.auto_repair ? &leaked_data_ : nullptr);
 }
 

@@ -12,6 +12,8 @@
 #include <bit>
 #include <cstdint>
 
+#include "base/mix64.h"
+
 namespace thinmeta::ops {
 
 class ref_count_summary {
@@ -24,8 +26,8 @@ public:
 	void add(uint64_t block, uint32_t count)
 	{
 		++pairs_;
-		sum_a_ += mix_a(block ^ std::rotl(uint64_t(count), 40));
-		sum_b_ += mix_b(block * 0x9E3779B97F4A7C15ull + count);
+		sum_a_ += mix64_stafford13(block ^ std::rotl(uint64_t(count), 40));
+		sum_b_ += mix64_murmur3(block * 0x9E3779B97F4A7C15ull + count);
 	}
 
 	// The fingerprint of both sets together.
@@ -41,21 +43,6 @@ public:
 	bool operator==(const ref_count_summary&) const = default;
 
 private:
-	// Two unrelated 64-bit finalisers (Stafford's mix 13 and MurmurHash3's
-	// fmix64): each spreads every input bit over the whole word.
-	static uint64_t mix_a(uint64_t x)
-	{
-		x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-		x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-		return x ^ (x >> 31);
-	}
-	static uint64_t mix_b(uint64_t x)
-	{
-		x = (x ^ (x >> 33)) * 0xFF51AFD7ED558CCDull;
-		x = (x ^ (x >> 33)) * 0xC4CEB9FE1A85EC53ull;
-		return x ^ (x >> 33);
-	}
-
 	uint64_t pairs_ = 0;
 	uint64_t sum_a_ = 0;
 	uint64_t sum_b_ = 0;

@@ -49,10 +49,11 @@ uint32_t value_size_of(tree_kind kind)
 }
 
 reference_walk::reference_walk(const io::block_device& dev, uint64_t nr_metadata_blocks, uint64_t nr_data_blocks,
-                               check_findings& findings)
+                               check_findings& findings, data_tally tally)
     : dev_(dev), nr_metadata_blocks_(nr_metadata_blocks), nr_data_blocks_(nr_data_blocks), findings_(findings),
       md_counts_(nr_metadata_blocks), visited_kind_(nr_metadata_blocks), visited_owner_(nr_metadata_blocks),
-      data_counts_(nr_data_blocks), leaf_entries_(nr_metadata_blocks),
+      data_tally_(tally), data_counts_(tally == data_tally::counts ? nr_data_blocks : 0),
+      leaf_entries_(nr_metadata_blocks),
       data_bitmaps_(pdata::nr_bitmaps_for(nr_data_blocks))
 {
 }
@@ -220,7 +221,8 @@ void reference_walk::process_level(pod_vector<node_ref>& level, pod_vector<node_
 			revisit(&level[i], j - i);
 		} else {
 			blocks.push_back(b);
-			visits.push_back({i, j, value_size_of(owners_[level[i].owner].kind)});
+			tree_kind kind = owners_[level[i].owner].kind;
+			visits.push_back({i, j, value_size_of(kind), kind});
 		}
 		i = j;
 		if (blocks.size() == slice_blocks || (i == level.size() && !blocks.empty())) {
@@ -246,34 +248,56 @@ void reference_walk::read_slice(const pod_vector<node_ref>& level, const std::ve
 	for (size_t k = 0; k < nr_batches; ++k)
 		batches.emplace_back(blocks.data() + k * batch_blocks, std::min(batch_blocks, blocks.size() - k * batch_blocks));
 	std::vector<std::vector<std::pair<size_t, std::string>>> faults(nr_batches);
+	// Where the walk fingerprints the data blocks, the reading threads take
+	// the sound mapping leaves' as they validate them (the leaf is in their
+	// cache then; this thread would read it from the other core's): a sum
+	// per batch, and the leaves left to this thread (those mapping a block
+	// past the end of the data device, to be reported).
+	const bool fingerprint = data_tally_ == data_tally::fingerprint;
+	struct batch_references {
+		multiset_fingerprint sum;
+		std::vector<size_t> left;
+	};
+	std::vector<batch_references> taken(fingerprint ? nr_batches : 0);
 	auto validate = [&](size_t k, const uint8_t* data, size_t n) {
 		for (size_t j = 0; j < n; ++j) {
 			size_t v = k * batch_blocks + j;
 			const uint8_t* block = data + j * block_size;
+			node_view node(block);
 			std::string fault = pdata::check_node(block, blocks[v], visits[v].value_size);
 			for (size_t r = visits[v].first_ref; fault.empty() && r < visits[v].end_ref; ++r)
-				fault = check_bounds(node_view(block), level[r]);
+				fault = check_bounds(node, level[r]);
 			if (!fault.empty())
 				faults[k].emplace_back(j, std::move(fault));
+			else if (fingerprint && visits[v].kind == tree_kind::mapping_bottom && !node.is_internal() &&
+			         !taken[k].sum.add_fields(node.value(0), node.nr_entries(), thin::time_bits, nr_data_blocks_))
+				taken[k].left.push_back(j);
 		}
 	};
 
-	io::read_ahead reader(dev_, batches, validate, read_buffers_);
+	io::read_ahead reader(dev_, batches, validate, read_buffers_, io::cached_readers::two);
 	static const std::string sound;
 	for (size_t k = 0; k < nr_batches; ++k) {
 		const uint8_t* data = reader.next();
 		auto fault = faults[k].begin();
+		auto left = fingerprint ? taken[k].left.begin() : std::vector<size_t>::iterator();
 		for (size_t j = 0; j < batches[k].size(); ++j) {
 			const to_visit& v = visits[k * batch_blocks + j];
 			bool damaged = fault != faults[k].end() && fault->first == j;
+			leaf_fingerprinted_ = fingerprint && !(left != taken[k].left.end() && *left == j);
 			visit(data + j * block_size, &level[v.first_ref], v.end_ref - v.first_ref, next,
 			      damaged ? fault->second : sound);
 			if (damaged)
 				++fault;
+			if (fingerprint && !leaf_fingerprinted_)
+				++left;
 		}
+		if (fingerprint)
+			data_references_ += taken[k].sum;
 		blocks_read_ += batches[k].size();
 		progress.update("checking b-trees", blocks_read_, blocks_read_);
 	}
+	leaf_fingerprinted_ = false;
 }
 
 void reference_walk::node_damaged(block_address b, uint32_t owner, const key_range& keys, const std::string& what,
@@ -435,6 +459,19 @@ uint32_t reference_walk::count_data_blocks(const node_view& n, uint32_t first)
 	return i;
 }
 
+uint32_t reference_walk::fingerprint_data_blocks(const node_view& n, uint32_t first)
+{
+	const uint32_t nr = n.nr_entries();
+	uint32_t i = first;
+	for (; i < nr; ++i) {
+		uint64_t data_block = thin::block_time::unpack(n.value64(i)).block;
+		if (data_block >= nr_data_blocks_)
+			break;
+		data_references_.add(data_block);
+	}
+	return i;
+}
+
 void reference_walk::visit_leaf(const node_view& n, const node_ref& r, pod_vector<node_ref>& next)
 {
 	// A copy: new_owner() below grows owners_.
@@ -464,8 +501,13 @@ void reference_walk::visit_leaf(const node_view& n, const node_ref& r, pod_vecto
 
 	case tree_kind::mapping_bottom: {
 		leaf_entries_[r.block] = static_cast<uint8_t>(std::min(nr, 254u) + 1);
+		if (leaf_fingerprinted_)
+			break;
 		uint64_t bad_begin = 0, bad_count = 0;
-		for (uint32_t i = 0; (i = count_data_blocks(n, i)) < nr; ++i) {
+		auto tally = [&](uint32_t first) {
+			return data_tally_ == data_tally::counts ? count_data_blocks(n, first) : fingerprint_data_blocks(n, first);
+		};
+		for (uint32_t i = 0; (i = tally(i)) < nr; ++i) {
 			if (!bad_count)
 				bad_begin = n.key(i);
 			++bad_count;
@@ -494,6 +536,12 @@ void reference_walk::visit_leaf(const node_view& n, const node_ref& r, pod_vecto
 		break;
 
 	case tree_kind::data_ref_counts:
+		if (data_tally_ == data_tally::fingerprint) {
+			for (uint32_t i = 0; i < nr; ++i)
+				data_overflow_.add(n.key(i), n.value32(i));
+			break;
+		}
+		[[fallthrough]];
 	case tree_kind::metadata_ref_counts: {
 		ref_count_summary& summary = ref_summaries_[owner.kind == tree_kind::metadata_ref_counts];
 		for (uint32_t i = 0; i < nr; ++i)

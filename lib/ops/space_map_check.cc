@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "base/endian.h"
+#include "base/multiset_fingerprint.h"
 #include "base/text.h"
 #include "io/aligned_buffer.h"
 #include "io/read_ahead.h"
@@ -410,58 +411,63 @@ private:
 	uint64_t overflow_in_use_ = 0;
 };
 
+// Reads every bitmap with the work shared by both cores: nothing else runs
+// at this point of a check (the data space map of sim-4g took 0.2 s on one
+// core). Groups of a read batch are taken in turn; halves by block number
+// would not do: pools fill their data devices from the start. Calls
+// visit(v, core), core 0 on this thread (which shows progress) and core 1
+// on a helper.
+template <typename Visit>
+void visit_bitmaps_on_both_cores(const io::block_device& dev, const stored_space_map& sm, progress_sink& progress,
+                                 Visit&& visit)
+{
+	constexpr uint64_t bitmaps_on_one_core = 2 * bitmaps_per_batch;
+	uint64_t nr_bitmaps = pdata::nr_bitmaps_for(sm.nr_blocks);
+	std::vector<uint64_t> shares[2];
+	for (uint64_t i = 0; i < nr_bitmaps; ++i) {
+		bool turn_about = nr_bitmaps > bitmaps_on_one_core && (i / bitmaps_per_batch) % 2;
+		shares[turn_about].push_back(i);
+	}
+	std::exception_ptr their_failure;
+	{
+		std::jthread helper;
+		if (!shares[1].empty())
+			helper = std::jthread([&] {
+				try {
+					for_each_bitmap(dev, sm, shares[1], [&](const bitmap_visit& v) { visit(v, 1); });
+				} catch (...) {
+					their_failure = std::current_exception();
+				}
+			});
+		for_each_bitmap(dev, sm, shares[0], [&](const bitmap_visit& v) {
+			visit(v, 0);
+			progress.update(cat("checking ", sm.name, " space map"), v.index + 1, nr_bitmaps);
+		});
+	}
+	if (their_failure)
+		std::rethrow_exception(their_failure);
+}
+
 }
 
 void check_space_map(const io::block_device& dev, const stored_space_map& sm, const expected_counts& expected,
                      check_findings& findings, progress_sink& progress, std::vector<uint64_t>* leaked)
 {
 	comparison cmp(sm, findings, leaked);
-	bitmap_comparer comparer(expected);
-	uint64_t nr_bitmaps = pdata::nr_bitmaps_for(sm.nr_blocks);
-
-	// Nothing else runs at this point of a check (the data space map of
-	// sim-4g took 0.2 s on one core): both cores compare bitmaps quietly,
-	// taking groups of a read batch in turn, and set aside those that
-	// differ from the expected counts or cannot be used (rare); this thread
-	// then compares those again in block order, reporting what it finds.
-	// (Halves by block number would not do: pools fill their data devices
-	// from the start.)
-	constexpr uint64_t bitmaps_on_one_core = 2 * bitmaps_per_batch;
-	std::vector<uint64_t> ours, theirs;
-	for (uint64_t i = 0; i < nr_bitmaps; ++i) {
-		bool turn_about = nr_bitmaps > bitmaps_on_one_core && (i / bitmaps_per_batch) % 2;
-		(turn_about ? theirs : ours).push_back(i);
-	}
-	auto compare_quietly = [&](const std::vector<uint64_t>& indices, bitmap_comparer& c,
-	                           std::vector<uint64_t>& set_aside, bool show_progress) {
-		for_each_bitmap(dev, sm, indices, [&](const bitmap_visit& v) {
-			if (!v.bitmap || !c.compare_if_equal(v))
-				set_aside.push_back(v.index);
-			if (show_progress)
-				progress.update(cat("checking ", sm.name, " space map"), v.index + 1, nr_bitmaps);
-		});
-	};
-	bitmap_comparer their_comparer(expected);
-	std::vector<uint64_t> set_aside, their_set_aside;
-	std::exception_ptr their_failure;
-	{
-		std::jthread helper;
-		if (!theirs.empty())
-			helper = std::jthread([&] {
-				try {
-					compare_quietly(theirs, their_comparer, their_set_aside, false);
-				} catch (...) {
-					their_failure = std::current_exception();
-				}
-			});
-		compare_quietly(ours, comparer, set_aside, true);
-	}
-	if (their_failure)
-		std::rethrow_exception(their_failure);
-	comparer.add(their_comparer);
-	set_aside.insert(set_aside.end(), their_set_aside.begin(), their_set_aside.end());
-	std::sort(set_aside.begin(), set_aside.end());
-	for_each_bitmap(dev, sm, set_aside, [&](const bitmap_visit& v) {
+	// Both cores compare bitmaps quietly and set aside those that differ
+	// from the expected counts or cannot be used (rare); this thread then
+	// compares those again in block order, reporting what it finds.
+	bitmap_comparer comparers[2] = {bitmap_comparer(expected), bitmap_comparer(expected)};
+	std::vector<uint64_t> set_aside[2];
+	visit_bitmaps_on_both_cores(dev, sm, progress, [&](const bitmap_visit& v, int core) {
+		if (!v.bitmap || !comparers[core].compare_if_equal(v))
+			set_aside[core].push_back(v.index);
+	});
+	bitmap_comparer& comparer = comparers[0];
+	comparer.add(comparers[1]);
+	set_aside[0].insert(set_aside[0].end(), set_aside[1].begin(), set_aside[1].end());
+	std::sort(set_aside[0].begin(), set_aside[0].end());
+	for_each_bitmap(dev, sm, set_aside[0], [&](const bitmap_visit& v) {
 		if (v.bitmap) {
 			comparer.compare(v, cmp);
 			return;
@@ -482,6 +488,42 @@ void check_space_map(const io::block_device& dev, const stored_space_map& sm, co
 	else
 		compare_overflow(dev, sm, expected, cmp, findings, progress);
 	cmp.finish();
+}
+
+bool check_space_map_references(const io::block_device& dev, const stored_space_map& sm,
+                                const multiset_fingerprint& expected, check_findings& findings,
+                                progress_sink& progress)
+{
+	// What the bitmaps store: references by entries of 1 and 2, the blocks
+	// with entries of 3 (their counts are the tree's), and blocks in use.
+	struct tally {
+		multiset_fingerprint counted;
+		multiset_fingerprint threes;
+		uint64_t in_use = 0;
+		bool unusable = false;
+	} tallies[2];
+	visit_bitmaps_on_both_cores(dev, sm, progress, [&](const bitmap_visit& v, int core) {
+		tally& t = tallies[core];
+		if (!v.bitmap) {
+			t.unusable = true;
+			return;
+		}
+		const uint8_t* bytes = v.bitmap + pdata::bitmap_header_size;
+		t.in_use += t.counted.add_2bit_counts(bytes, v.base, v.count, t.threes);
+	});
+	const tally& ours = tallies[0];
+	const tally& theirs = tallies[1];
+	if (ours.unusable || theirs.unusable || ours.threes + theirs.threes != sm.overflow.blocks ||
+	    ours.counted + theirs.counted + sm.overflow.references != expected)
+		return false;
+
+	// Every count is what the references make (a count of 3 or more is the
+	// tree's, whatever it is); what is left to check is the space map's own
+	// total.
+	comparison cmp(sm, findings, nullptr);
+	cmp.add_in_use(ours.in_use + theirs.in_use + sm.overflow.in_use);
+	cmp.finish();
+	return true;
 }
 
 }

@@ -14,6 +14,12 @@ def check(*args):
     return ours("thin_check", *args)
 
 
+# The stage thin_check shows when the data space map's counts and the
+# fingerprint of the mappings' references differ, and it walks again to
+# count each data block's.
+RECOUNT = "counting the references to each data block"
+
+
 class CheckTestCase(TempDirTestCase):
     pool_name = "snapshots"
 
@@ -273,11 +279,21 @@ class LargeDataSpaceMap(CheckTestCase):
         r = check("-q", self.image)
         self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "", ""))
 
+    def test_sound_data_space_map_needs_no_recount(self):
+        # The fingerprints of the mappings' references and of the stored
+        # counts (bitmaps on both cores, and the ref-count tree's counts of
+        # 3) agree: no second walk.
+        r = check(self.image)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stderr.splitlines()[-1], "checking space map counts")
+        self.assertNotIn(RECOUNT, r.stderr)
+
     def test_findings_of_both_cores_in_block_order(self):
         self.img.set_data_count(6_000_000, 1)    # a leak in bitmap 367
         self.img.set_data_count(10, 0)           # too low, bitmap 0
         self.img.set_data_count(self.high + 5, 2)  # too low, bitmap 612
         r = check(self.image)
+        self.assertIn(RECOUNT, r.stderr)
         first = "data block 10: reference count 0 in the space map, but 1 references found"
         leak = "data block 6000000 is marked in use (count 1) but nothing refers to it"
         last = f"data block {self.high + 5}: reference count 2 in the space map, but 3 references found"
@@ -357,6 +373,18 @@ class SpaceMapDamage(CheckTestCase):
                             "found\n")
         self.assertEqual(r.stderr.count("references found"), 1, r.stderr)
 
+    def test_free_block_marked_for_the_ref_count_tree(self):
+        # Nothing refers to the block and the tree has no entry: the
+        # references agree, but the bitmap and the tree do not.
+        sb = self.img.superblock()
+        used = {d for dev in self.pool.devices for _, d, _ in dev.mappings}
+        free = next(b for b in range(sb["data_sm"][0]) if b not in used)
+        self.img.set_data_count(free, 3)
+        r = check(self.image)
+        self.assertFails(r, f"data block {free}: its bitmap says the count is 3 or more, but the ref-count tree has "
+                            "no entry for it")
+        self.assertIn(RECOUNT, r.stderr)
+
     def test_bitmap_points_to_a_missing_ref_count_entry(self):
         b = next(d for _, d, _ in self.pool.devices[0].mappings if self.img.data_count(d) in (1, 2))
         self.img.set_data_count(b, 3)
@@ -381,6 +409,8 @@ class SpaceMapDamage(CheckTestCase):
         self.assertEqual(r.returncode, 0, r)
         self.assertIn(f"the data space map says {nr_allocated + 1} blocks are in use, but its bitmaps count "
                       f"{nr_allocated}\n", r.stderr)
+        # The counts agree, so their fingerprints settle it without a recount.
+        self.assertNotIn(RECOUNT, r.stderr)
 
     def test_damaged_data_bitmap(self):
         bitmap = self.img.data_bitmap(0)
