@@ -45,6 +45,13 @@ read_ahead::~read_ahead()
 		preparer_.join();
 }
 
+void read_ahead::mark_done(std::vector<bool>& done, size_t& prefix, size_t k)
+{
+	done[k] = true;
+	while (prefix < done.size() && done[prefix])
+		++prefix;
+}
+
 void read_ahead::fail(size_t batch, std::exception_ptr e)
 {
 	{
@@ -78,9 +85,7 @@ void read_ahead::read_batches(size_t first, size_t step)
 		}
 		{
 			std::lock_guard lock(mutex_);
-			in_memory_[k] = true;
-			while (read_ < batches_.size() && in_memory_[read_])
-				++read_;
+			mark_done(in_memory_, read_, k);
 			if (!prepare_)
 				prepared_ = read_;
 		}
@@ -114,9 +119,7 @@ bool read_ahead::prepare(size_t k)
 	}
 	{
 		std::lock_guard lock(mutex_);
-		ready_[k] = true;
-		while (prepared_ < batches_.size() && ready_[prepared_])
-			++prepared_;
+		mark_done(ready_, prepared_, k);
 	}
 	changed_.notify_all();
 	return true;

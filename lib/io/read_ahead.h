@@ -77,6 +77,9 @@ private:
 	// Prepares batch k on the calling thread and tells the consumer; false
 	// if it failed.
 	bool prepare(size_t k);
+	// Batch k is done (read, or prepared); `prefix` counts the batches done
+	// from the first, readers finishing out of order. Under the mutex.
+	static void mark_done(std::vector<bool>& done, size_t& prefix, size_t k);
 	// Records what went wrong with a batch; the consumer gets every batch
 	// before it, then the exception.
 	void fail(size_t batch, std::exception_ptr e);

@@ -258,7 +258,7 @@ void reference_walk::read_slice(const pod_vector<node_ref>& level, const std::ve
 		multiset_fingerprint sum;
 		std::vector<size_t> left;
 	};
-	std::vector<batch_references> taken(fingerprint ? nr_batches : 0);
+	std::vector<batch_references> taken(nr_batches);
 	auto validate = [&](size_t k, const uint8_t* data, size_t n) {
 		for (size_t j = 0; j < n; ++j) {
 			size_t v = k * batch_blocks + j;
@@ -280,24 +280,22 @@ void reference_walk::read_slice(const pod_vector<node_ref>& level, const std::ve
 	for (size_t k = 0; k < nr_batches; ++k) {
 		const uint8_t* data = reader.next();
 		auto fault = faults[k].begin();
-		auto left = fingerprint ? taken[k].left.begin() : std::vector<size_t>::iterator();
+		auto left = taken[k].left.begin();
 		for (size_t j = 0; j < batches[k].size(); ++j) {
 			const to_visit& v = visits[k * batch_blocks + j];
 			bool damaged = fault != faults[k].end() && fault->first == j;
-			leaf_fingerprinted_ = fingerprint && !(left != taken[k].left.end() && *left == j);
+			bool left_here = left != taken[k].left.end() && *left == j;
 			visit(data + j * block_size, &level[v.first_ref], v.end_ref - v.first_ref, next,
-			      damaged ? fault->second : sound);
+			      damaged ? fault->second : sound, fingerprint && !left_here);
 			if (damaged)
 				++fault;
-			if (fingerprint && !leaf_fingerprinted_)
+			if (left_here)
 				++left;
 		}
-		if (fingerprint)
-			data_references_ += taken[k].sum;
+		data_references_ += taken[k].sum;
 		blocks_read_ += batches[k].size();
 		progress.update("checking b-trees", blocks_read_, blocks_read_);
 	}
-	leaf_fingerprinted_ = false;
 }
 
 void reference_walk::node_damaged(block_address b, uint32_t owner, const key_range& keys, const std::string& what,
@@ -353,7 +351,7 @@ void reference_walk::revisit(const node_ref* refs, size_t nr)
 }
 
 void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr, pod_vector<node_ref>& next,
-                           const std::string& fault)
+                           const std::string& fault, bool data_tallied)
 {
 	const node_ref& first = refs[0];
 	block_address b = first.block;
@@ -411,7 +409,7 @@ void reference_walk::visit(const uint8_t* block, const node_ref* refs, size_t nr
 	else if (owner.leaf_depth != first.depth)
 		node_damaged(first, cat("is a leaf at depth ", int(first.depth), " but the tree's other leaves are at depth ",
 		                        int(owner.leaf_depth), ": the tree is malformed"));
-	visit_leaf(n, first, next);
+	visit_leaf(n, first, next, data_tallied);
 }
 
 uint32_t reference_walk::count_data_blocks(const node_view& n, uint32_t first)
@@ -472,7 +470,8 @@ uint32_t reference_walk::fingerprint_data_blocks(const node_view& n, uint32_t fi
 	return i;
 }
 
-void reference_walk::visit_leaf(const node_view& n, const node_ref& r, pod_vector<node_ref>& next)
+void reference_walk::visit_leaf(const node_view& n, const node_ref& r, pod_vector<node_ref>& next,
+                                bool data_tallied)
 {
 	// A copy: new_owner() below grows owners_.
 	const tree_owner owner = owners_[r.owner];
@@ -501,7 +500,7 @@ void reference_walk::visit_leaf(const node_view& n, const node_ref& r, pod_vecto
 
 	case tree_kind::mapping_bottom: {
 		leaf_entries_[r.block] = static_cast<uint8_t>(std::min(nr, 254u) + 1);
-		if (leaf_fingerprinted_)
+		if (data_tallied)
 			break;
 		uint64_t bad_begin = 0, bad_count = 0;
 		auto tally = [&](uint32_t first) {

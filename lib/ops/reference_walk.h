@@ -156,10 +156,12 @@ private:
 	void read_slice(const pod_vector<node_ref>& level, const std::vector<block_address>& blocks,
 	                const std::vector<to_visit>& visits, pod_vector<node_ref>& next, progress_sink& progress);
 	// `fault` is what validation found wrong with the node, empty if sound.
+	// `data_tallied`: a mapping leaf whose data blocks a reading thread has
+	// fingerprinted already.
 	void visit(const uint8_t* block, const node_ref* refs, size_t nr, pod_vector<node_ref>& next,
-	           const std::string& fault);
+	           const std::string& fault, bool data_tallied);
 	void revisit(const node_ref* refs, size_t nr);
-	void visit_leaf(const pdata::node_view& n, const node_ref& r, pod_vector<node_ref>& next);
+	void visit_leaf(const pdata::node_view& n, const node_ref& r, pod_vector<node_ref>& next, bool data_tallied);
 	// Counts the data blocks of a mapping leaf's entries from `first` on,
 	// up to the first that points past the end of the data device; returns
 	// that entry's index, or the number of entries.
@@ -197,9 +199,6 @@ private:
 	pdata::ref_counter data_counts_;
 	pdata::ref_count_batch data_increments_{data_counts_};
 	multiset_fingerprint data_references_;
-	// Set by read_slice for each node it visits: a mapping leaf whose data
-	// blocks a reading thread has fingerprinted already.
-	bool leaf_fingerprinted_ = false;
 	overflow_references data_overflow_;
 
 	// What totals each device's mappings without walking shared subtrees
