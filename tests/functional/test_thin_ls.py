@@ -10,7 +10,7 @@ from collections import Counter
 import thin_cow
 import thin_xml
 from metadata_image import Image
-from thinmeta_test import PoolImageTestCase, ours
+from thinmeta_test import PoolImageTestCase, evict_from_page_cache, ours
 
 ALL_0_9_0 = ("DEV,MAPPED_BLOCKS,EXCLUSIVE_BLOCKS,SHARED_BLOCKS,MAPPED_SECTORS,EXCLUSIVE_SECTORS,SHARED_SECTORS,"
              "MAPPED_BYTES,EXCLUSIVE_BYTES,SHARED_BYTES,MAPPED,EXCLUSIVE,SHARED,TRANSACTION,CREATE_TIME,SNAP_TIME")
@@ -68,6 +68,21 @@ def expected_ls(pool, model, fields, headers=True):
 class LsTestCase(PoolImageTestCase):
 
     def assertLs(self, args, expected):
+        """thin_ls with the image (the last argument) in the page cache: it
+        reads the leaves in the order of their parents."""
+        with open(args[-1], "rb") as f:
+            while f.read(1 << 20):
+                pass
+        self.assertLsAsItIs(args, expected)
+
+    def assertLsFromDisk(self, args, expected):
+        """thin_ls with the image out of the page cache: it reads the
+        leaves in block order."""
+        if not evict_from_page_cache(args[-1]):
+            self.skipTest(f"{args[-1]} stays in the page cache here: reading from the disk not tried")
+        self.assertLsAsItIs(args, expected)
+
+    def assertLsAsItIs(self, args, expected):
         r = ls(*args)
         self.assertEqual((r.returncode, r.stderr), (0, ""), r)
         self.assertEqual(r.stdout, expected)
@@ -82,6 +97,7 @@ class LsOfRestoredPools(LsTestCase):
             for fields in (ALL_0_9_0, HIGHEST):
                 with self.subTest(pool=name, fields=fields):
                     self.assertLs(["-o", fields, image], expected_ls(pool, model, fields))
+                    self.assertLsFromDisk(["-o", fields, image], expected_ls(pool, model, fields))
             with self.subTest(pool=name, fields="default"):
                 self.assertLs([image], expected_ls(pool, model, "DEV,MAPPED,CREATE_TIME,SNAP_TIME"))
                 self.assertLs(["--no-headers", image],
@@ -148,8 +164,42 @@ class LsOfSharedTrees(LsTestCase):
         for fields in (ALL_0_9_0, HIGHEST):
             with self.subTest(fields=fields):
                 self.assertLs(["-o", fields, image], expected_ls(live, model, fields))
+                self.assertLsFromDisk(["-o", fields, image], expected_ls(live, model, fields))
                 for m in ("-m", f"-m{held}", f"--metadata-snap={held}"):
                     self.assertLs([m, "-o", fields, image], expected_ls(live, then, fields))
+        for fields in (ALL_0_9_0, HIGHEST):
+            with self.subTest(fields=fields, read="from the disk"):
+                self.assertLsFromDisk(["-o", fields, image], expected_ls(live, model, fields))
+                self.assertLsFromDisk(["-m", "-o", fields, image], expected_ls(live, then, fields))
+
+    def test_trees_of_several_levels(self):
+        # Over 252 leaves: roots of height 2, whose counts are summed from
+        # the nodes below, and whose highest mapping is found through them.
+        maps = [(v, v, 0) for v in range(80000)]
+        pool = thin_xml.Pool(time=1, nr_data_blocks=200000, devices=[
+            thin_xml.Device(1, mappings=maps), thin_xml.Device(2)])
+        image = self.make_image(pool, size=64 << 20)
+        model = {d.dev_id: {v: b for v, b, _ in d.mappings} for d in pool.devices}
+        img = thin_cow.Image(image)
+        img.snapshot(1, 2)
+        model[2] = dict(model[1])
+        for v in range(60001, 80000, 2):
+            img.remove(2, v)
+            del model[2][v]
+        for v in range(100, 300):
+            img.overwrite(1, v, 100000 + v)
+            model[1][v] = 100000 + v
+        img.close()
+        live = thin_xml.Pool(time=1, nr_data_blocks=200000, devices=[
+            thin_xml.Device(1, snap_time=1), thin_xml.Device(2, creation_time=1, snap_time=1)])
+        with Image(image) as img:
+            top = img.node(img.superblock()["mapping_root"])
+            for i in range(top.nr_entries):
+                self.assertFalse(img.node(img.node(top.value64(i)).value64(0)).is_leaf)
+        for fields in (ALL_0_9_0, HIGHEST):
+            with self.subTest(fields=fields):
+                self.assertLs(["-o", fields, image], expected_ls(live, model, fields))
+                self.assertLsFromDisk(["-o", fields, image], expected_ls(live, model, fields))
 
 
 class LsErrors(LsTestCase):
@@ -175,6 +225,25 @@ class LsErrors(LsTestCase):
         # Columns that need no mappings do not read them.
         r = ls("-o", "DEV,MAPPED_BLOCKS", image)
         self.assertEqual(r.returncode, 0, r)
+
+    def test_leaf_keys_outside_their_parent_bounds(self):
+        # A sound leaf (checksum and order right) holding a key its parent
+        # sends elsewhere: the tree is damaged, and thin_ls says where.
+        pool = thin_xml.Pool(time=1, nr_data_blocks=10000, devices=[
+            thin_xml.Device(1, mappings=[(v, v, 0) for v in range(2000)])])
+        image = self.make_image(pool)
+        with Image(image) as img:
+            top = img.node(img.superblock()["mapping_root"])
+            root = {top.key(i): top.value64(i) for i in range(top.nr_entries)}[1]
+            parent = img.node(root)
+            self.assertGreater(parent.nr_entries, 2)
+            leaf_block = parent.value64(1)
+            leaf = img.node(leaf_block)
+            lowest = parent.key(1)
+            leaf.set_key(0, lowest - 1)
+            img.write_node(leaf_block, leaf)
+        self.assertFails(ls("-o", "DEV,EXCLUSIVE_BLOCKS", image), "device 1", f"block {leaf_block}",
+                         f"first key {lowest - 1} is below the parent's key {lowest}")
 
 
 if __name__ == "__main__":

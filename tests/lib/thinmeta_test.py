@@ -84,6 +84,21 @@ def sha256_file(path):
     return h.hexdigest()
 
 
+def evict_from_page_cache(path):
+    """Drops the file's pages from the page cache, as a reboot would, so
+    that the tools find it out of the cache and read it as they read a disk
+    (O_DIRECT, reads that wait). False where its pages stay (tmpfs, say)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    r = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+                       capture_output=True, text=True)
+    return r.returncode == 0 and r.stdout.strip() == "0"
+
+
 class TempDirTestCase(unittest.TestCase):
     """A test case with a fresh temporary directory in self.tmp."""
 
