@@ -81,6 +81,23 @@ void ask_each_block(Lookup& lookup, uint32_t device, const pdata::node_view& n)
 
 constexpr uint32_t no_leaf = UINT32_MAX;
 
+// Each device's highest mapped block: the last key of the last leaf holding
+// its mappings (last_leaf: a leaf's number or block, or no_leaf). Those few
+// leaves are read again by read_leaves(want(leaf), visit(leaf, node)).
+template <typename ReadLeaves>
+void set_highest(std::vector<device_usage>& usage, const std::vector<uint32_t>& last_leaf, ReadLeaves read_leaves)
+{
+	std::unordered_map<uint64_t, uint64_t> last_key;  // by leaf
+	for (uint32_t l : last_leaf)
+		if (l != no_leaf)
+			last_key[l] = 0;
+	read_leaves([&](uint64_t l) { return last_key.contains(l); },
+	            [&](uint64_t l, const pdata::node_view& n) { last_key[l] = n.key(n.nr_entries() - 1); });
+	for (size_t d = 0; d < usage.size(); ++d)
+		if (last_leaf[d] != no_leaf)
+			usage[d].highest = last_key[last_leaf[d]];
+}
+
 // The mappings below each internal node, and the last leaf below a node of
 // height 1 that holds any, from the entries of each leaf (by block).
 struct mappings_below {
@@ -149,8 +166,7 @@ std::vector<device_usage> count_by_parents(const io::block_device& dev, std::spa
 	}
 
 	mappings_below below(forest, entries);
-	std::vector<uint32_t> last_leaf(devices.size(), no_leaf);
-	std::unordered_map<block_address, uint64_t> last_key;  // by leaf
+	std::vector<uint32_t> last_leaf(devices.size(), no_leaf);  // by block
 	for (size_t d = 0; d < devices.size(); ++d) {
 		auto root = forest.root_of(d);
 		if (root.leaf) {
@@ -160,14 +176,10 @@ std::vector<device_usage> count_by_parents(const io::block_device& dev, std::spa
 			usage[d].mapped = below.count[root.value];
 			last_leaf[d] = below.last_below(forest, root.value);
 		}
-		if (last_leaf[d] != no_leaf)
-			last_key[last_leaf[d]] = 0;
 	}
-	forest.read_leaves([&](block_address b) { return last_key.contains(b); },
-	                   [&](const leaf& l, const pdata::node_view& n) { last_key[l.block] = n.key(n.nr_entries() - 1); });
-	for (size_t d = 0; d < devices.size(); ++d)
-		if (last_leaf[d] != no_leaf)
-			usage[d].highest = last_key[last_leaf[d]];
+	set_highest(usage, last_leaf, [&](auto want, auto visit) {
+		forest.read_leaves(want, [&](const leaf& l, const pdata::node_view& n) { visit(l.block, n); });
+	});
 	return usage;
 }
 
@@ -193,22 +205,14 @@ std::vector<device_usage> count_by_blocks(const io::block_device& dev, std::span
 		lookup.answer_all();
 	}
 
-	std::vector<uint32_t> last_leaf(devices.size(), no_leaf);
-	std::unordered_map<size_t, uint64_t> last_key;  // by leaf
-	for (size_t d = 0; d < devices.size(); ++d) {
+	std::vector<uint32_t> last_leaf(devices.size(), no_leaf);  // by number
+	for (size_t d = 0; d < devices.size(); ++d)
 		forest.device_leaves(d, [&](size_t i) {
 			usage[d].mapped += entries[i];
 			if (entries[i])
 				last_leaf[d] = static_cast<uint32_t>(i);
 		});
-		if (last_leaf[d] != no_leaf)
-			last_key[last_leaf[d]] = 0;
-	}
-	forest.read_leaves([&](size_t i) { return last_key.contains(i); },
-	                   [&](size_t i, const pdata::node_view& n) { last_key[i] = n.key(n.nr_entries() - 1); });
-	for (size_t d = 0; d < devices.size(); ++d)
-		if (last_leaf[d] != no_leaf)
-			usage[d].highest = last_key[last_leaf[d]];
+	set_highest(usage, last_leaf, [&](auto want, auto visit) { forest.read_leaves(want, visit); });
 	return usage;
 }
 

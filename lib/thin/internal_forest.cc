@@ -1,6 +1,7 @@
 #include "thin/internal_forest.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "base/text.h"
 #include "io/aligned_buffer.h"
@@ -51,32 +52,31 @@ std::vector<uint32_t> by_block(const pod_vector<internal_forest::node>& nodes, P
 internal_forest::internal_forest(const io::block_device& dev, std::span<const thin_device> devices)
     : dev_(dev), devices_(devices), leaf_paths_((dev.nr_blocks() + 3) / 4)
 {
-	std::vector<std::vector<uint32_t>> by_height;  // internal nodes to read, by height
 	for (uint32_t d = 0; d < devices.size(); ++d) {
 		block_address b = devices[d].mapping_root;
-		node_ref r;
-		if (b < dev.nr_blocks() && leaf_paths(b)) {
-			r = {static_cast<uint32_t>(b), true};
-		} else if (auto known = index_.find(static_cast<uint32_t>(b)); b < dev.nr_blocks() && known != index_.end()) {
-			r = {known->second, false};
-		} else {
-			uint32_t height = tree_height(b, d);
-			r = find_or_add(b, height, pdata::key_range{}, d);
-			if (!r.leaf) {
-				if (by_height.size() <= height)
-					by_height.resize(height + 1);
-				by_height[height].push_back(r.value);
-			}
-		}
+		// A root met before is not read again to learn its height.
+		std::optional<node_ref> k = known(b);
+		node_ref r = k ? *k : find_or_add(b, tree_height(b, d), pdata::key_range{}, d);
 		add_path(r, 1);
 		roots_.push_back({r.value, r.leaf});
 	}
 
 	// Every parent of a node is one level higher, so by the time a level is
 	// read, every path to it has been counted.
-	for (size_t h = by_height.size(); h-- > 1;)
-		read_level(by_height[h], by_height);
+	for (size_t h = to_read_.size(); h-- > 1;)
+		read_level(std::exchange(to_read_[h], {}));
 	std::unordered_map<uint32_t, uint32_t>().swap(index_);
+}
+
+std::optional<internal_forest::node_ref> internal_forest::known(block_address b) const
+{
+	if (b >= dev_.nr_blocks() || b > UINT32_MAX)
+		return std::nullopt;
+	if (leaf_paths(b))
+		return node_ref{static_cast<uint32_t>(b), true};
+	if (auto it = index_.find(static_cast<uint32_t>(b)); it != index_.end())
+		return node_ref{it->second, false};
+	return std::nullopt;
 }
 
 void internal_forest::damaged(uint32_t device, block_address b, const pdata::key_range& keys,
@@ -93,15 +93,13 @@ internal_forest::node_ref internal_forest::find_or_add(block_address b, uint32_t
 	if (b > UINT32_MAX)
 		damaged(device, b, keys, cat("block ", b, " is past the 2^32 blocks (16 TiB) of metadata this tool reads"));
 	uint32_t block = static_cast<uint32_t>(b);
-	auto known = index_.find(block);
-	bool at_other_depth = height == 0 ? known != index_.end()
-	                                  : leaf_paths(b) || (known != index_.end() && nodes_[known->second].height != height);
-	if (at_other_depth)
-		damaged(device, b, keys, "the block is reached at two different depths: the trees are damaged");
+	if (std::optional<node_ref> k = known(b)) {
+		if (k->leaf != (height == 0) || (!k->leaf && nodes_[k->value].height != height))
+			damaged(device, b, keys, "the block is reached at two different depths: the trees are damaged");
+		return *k;
+	}
 	if (height == 0)
 		return {block, true};
-	if (known != index_.end())
-		return {known->second, false};
 	node x;
 	x.block = block;
 	x.keys_begin = keys.begin;
@@ -110,8 +108,12 @@ internal_forest::node_ref internal_forest::find_or_add(block_address b, uint32_t
 	x.height = static_cast<uint8_t>(height);
 	x.device = device;
 	nodes_.push_back(x);
-	index_.emplace(block, static_cast<uint32_t>(nodes_.size() - 1));
-	return {static_cast<uint32_t>(nodes_.size() - 1), false};
+	uint32_t index = static_cast<uint32_t>(nodes_.size() - 1);
+	index_.emplace(block, index);
+	if (to_read_.size() <= height)
+		to_read_.resize(height + 1);
+	to_read_[height].push_back(index);
+	return {index, false};
 }
 
 void internal_forest::add_path(node_ref r, uint32_t paths)
@@ -145,9 +147,8 @@ uint32_t internal_forest::tree_height(block_address root, uint32_t device)
 	damaged(device, root, {}, "the tree is too deep: it has a cycle");
 }
 
-void internal_forest::read_level(const std::vector<uint32_t>& level, std::vector<std::vector<uint32_t>>& by_height)
+void internal_forest::read_level(std::vector<uint32_t> order)
 {
-	std::vector<uint32_t> order(level);
 	std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return nodes_[a].block < nodes_[b].block; });
 	std::vector<block_address> blocks(order.size());
 	for (size_t i = 0; i < order.size(); ++i)
@@ -163,12 +164,8 @@ void internal_forest::read_level(const std::vector<uint32_t>& level, std::vector
 		pdata::node_view n(data);
 		uint32_t first = static_cast<uint32_t>(children_.size());
 		for (uint32_t c = 0; c < n.nr_entries(); ++c) {
-			block_address child = n.child(c);
-			bool is_new = parent.height > 1 && child < dev_.nr_blocks() && !index_.contains(static_cast<uint32_t>(child));
-			node_ref k = find_or_add(child, parent.height - 1, pdata::child_key_range(n, c, parent.keys()),
+			node_ref k = find_or_add(n.child(c), parent.height - 1, pdata::child_key_range(n, c, parent.keys()),
 			                         parent.device);
-			if (is_new)
-				by_height[parent.height - 1].push_back(k.value);
 			add_path(k, parent.paths);
 			if (!k.leaf)
 				children_.push_back(k.value);
@@ -218,14 +215,7 @@ void internal_forest::read_leaves(const std::function<bool(block_address)>& want
 		taken[b >> 6] |= bit;
 		if (want && !want(b))
 			return;
-		leaf_to_read l;
-		l.keys_begin = keys.begin;
-		l.keys_end = keys.end.value_or(0);
-		l.has_end = keys.end.has_value();
-		l.block = b;
-		l.device = device;
-		l.shared = leaf_paths(b) > 1;
-		slice.push_back(l);
+		slice.emplace_back(b, keys, device, leaf_paths(b) > 1);
 		if (slice.size() == forest_slice_blocks)
 			read_slice();
 	};

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -97,10 +98,13 @@ private:
 		uint32_t value = 0;
 		bool leaf = false;
 	};
+	// The node or leaf at block b if met already.
+	std::optional<node_ref> known(block_address b) const;
+	// Internal nodes not known yet are queued to be read (to_read_).
 	node_ref find_or_add(block_address b, uint32_t height, const pdata::key_range& keys, uint32_t device);
 	void add_path(node_ref r, uint32_t paths);
 	uint32_t tree_height(block_address root, uint32_t device);
-	void read_level(const std::vector<uint32_t>& level, std::vector<std::vector<uint32_t>>& by_height);
+	void read_level(std::vector<uint32_t> level);
 	[[noreturn]] void damaged(uint32_t device, block_address b, const pdata::key_range& keys,
 	                          const std::string& what) const;
 
@@ -110,7 +114,9 @@ private:
 	pod_vector<uint32_t> children_;
 	std::vector<root> roots_;  // by device index
 	pod_vector<uint8_t> leaf_paths_;  // two bits a metadata block
-	std::unordered_map<uint32_t, uint32_t> index_;  // while building: block -> internal node
+	// While building: block -> internal node, and the nodes to read by height.
+	std::unordered_map<uint32_t, uint32_t> index_;
+	std::vector<std::vector<uint32_t>> to_read_;
 };
 
 }

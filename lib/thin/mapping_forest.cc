@@ -91,15 +91,7 @@ void mapping_forest::read_leaves(const std::function<bool(size_t)>& want,
 		if (want && !want(i))
 			continue;
 		const leaf_node& x = leaves_[i];
-		leaf_to_read l;
-		l.keys_begin = x.keys_begin;
-		l.keys_end = x.keys_end;
-		l.has_end = x.has_end;
-		l.block = x.block;
-		l.device = x.device;
-		l.tag = static_cast<uint32_t>(i);
-		l.shared = x.shared;
-		slice.push_back(l);
+		slice.emplace_back(x.block, x.keys(), x.device, x.shared, static_cast<uint32_t>(i));
 		if (slice.size() == forest_slice_blocks)
 			read_slice();
 	}

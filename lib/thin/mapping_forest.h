@@ -20,6 +20,7 @@
 #include "base/pod_vector.h"
 #include "io/block_device.h"
 #include "pdata/btree_node.h"
+#include "pdata/key_range.h"
 #include "thin/internal_forest.h"
 #include "thin/metadata_reader.h"
 
@@ -34,6 +35,11 @@ class mapping_forest {
 		uint32_t device : 29 = 0;
 		uint32_t shared : 1 = 0;
 		uint32_t has_end : 1 = 0;
+
+		pdata::key_range keys() const
+		{
+			return {keys_begin, has_end ? std::optional<uint64_t>(keys_end) : std::nullopt};
+		}
 	};
 	static_assert(sizeof(leaf_node) == 24);
 

@@ -27,6 +27,12 @@ constexpr size_t forest_slice_blocks = 128 * forest_batch_blocks;
 
 // A leaf to read and what it is checked against.
 struct leaf_to_read {
+	leaf_to_read(uint32_t block, const pdata::key_range& keys, uint32_t device, bool shared, uint32_t tag = 0)
+	    : keys_begin(keys.begin), keys_end(keys.end.value_or(0)), block(block), device(device), tag(tag),
+	      has_end(keys.end.has_value()), shared(shared)
+	{
+	}
+
 	uint64_t keys_begin = 0;
 	uint64_t keys_end = 0;  // meaningful when has_end
 	uint32_t block = 0;

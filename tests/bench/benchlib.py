@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(SOURCE / "tests" / "lib"))
+from thinmeta_test import evict_from_page_cache  # noqa: E402
 BIN = Path(os.environ.get("THINMETA_BIN", SOURCE / "build"))
 REFERENCE = Path("/usr/sbin")
 GNU_TIME = "/usr/bin/time"
@@ -125,22 +127,10 @@ def warm(path):
     read_floor(path, runs=1)
 
 
-def evict(path):
-    """Drops a file's pages from the page cache (a regular file's clean
-    pages: no privilege needed), so that the next read comes from the disk,
-    as on a pool's first activation after boot. Returns whether the cache
-    is known to hold none of it afterwards (util-linux's fincore says)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
-    try:
-        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
-                             capture_output=True, text=True, check=True).stdout.split()
-    except (OSError, subprocess.CalledProcessError):
-        return False
-    return out == ["0"]
+# Drops a file's pages from the page cache, so that the next read comes from
+# the disk, as on a pool's first activation after boot; whether the cache is
+# known to hold none of it afterwards. The tests' helper, shared.
+evict = evict_from_page_cache
 
 
 @contextlib.contextmanager
