@@ -12,14 +12,13 @@
 #include "pdata/use_tally.h"
 #include "thin/block_time.h"
 #include "thin/internal_forest.h"
-#include "thin/mapping_forest.h"
 
 namespace thinmeta::ops {
 
 namespace {
 
 // The uses of each data block, counted as far as "more than once", from
-// each distinct leaf in whatever order a forest hands them out; then
+// each distinct leaf in whatever order the forest hands them out; then
 // which of an unshared leaf's blocks are used once.
 class data_block_uses {
 public:
@@ -56,12 +55,23 @@ public:
 	}
 	bool any_unshared() const { return any_unshared_; }
 
-	// Adds to usage[device].exclusive the blocks asked for (by that
-	// device) that are used once; call answer_all() on it at the end.
-	auto exclusive_counter(std::vector<device_usage>& usage) const
+	// Adds to usage[device].exclusive the blocks that ask(lookup) asks
+	// about (lookup.ask(block, device)) and that are used once. Devices
+	// are told apart in 16 bits when there are few enough, which halves
+	// the questions' buffers.
+	template <typename Ask>
+	void count_exclusive(std::vector<device_usage>& usage, Ask ask) const
 	{
-		return pdata::ref_count_lookup(
-		    uses_, [&usage](uint32_t count, uint64_t device) { usage[device].exclusive += count == 1; });
+		auto answer = [&usage](uint32_t count, uint64_t device) { usage[device].exclusive += count == 1; };
+		auto run = [&]<typename Question>(Question) {
+			pdata::ref_count_lookup<pdata::use_tally, decltype(answer), Question> lookup(uses_, answer);
+			ask(lookup);
+			lookup.answer_all();
+		};
+		if (usage.size() <= uint64_t(1) << 16)
+			run(uint32_t{});
+		else
+			run(uint64_t{});
 	}
 
 private:
@@ -82,17 +92,20 @@ void ask_each_block(Lookup& lookup, uint32_t device, const pdata::node_view& n)
 constexpr uint32_t no_leaf = UINT32_MAX;
 
 // Each device's highest mapped block: the last key of the last leaf holding
-// its mappings (last_leaf: a leaf's number or block, or no_leaf). Those few
-// leaves are read again by read_leaves(want(leaf), visit(leaf, node)).
-template <typename ReadLeaves>
-void set_highest(std::vector<device_usage>& usage, const std::vector<uint32_t>& last_leaf, ReadLeaves read_leaves)
+// its mappings (last_leaf: a block, or no_leaf). Those few leaves are read
+// again.
+void set_highest(std::vector<device_usage>& usage, const std::vector<uint32_t>& last_leaf,
+                 const thin::internal_forest& forest, thin::internal_forest::leaf_order order)
 {
-	std::unordered_map<uint64_t, uint64_t> last_key;  // by leaf
+	std::unordered_map<uint64_t, uint64_t> last_key;  // by block
 	for (uint32_t l : last_leaf)
 		if (l != no_leaf)
 			last_key[l] = 0;
-	read_leaves([&](uint64_t l) { return last_key.contains(l); },
-	            [&](uint64_t l, const pdata::node_view& n) { last_key[l] = n.key(n.nr_entries() - 1); });
+	forest.read_leaves([&](block_address b) { return last_key.contains(b); },
+	                   [&](const thin::internal_forest::leaf& l, const pdata::node_view& n) {
+		                   last_key[l.block] = n.key(n.nr_entries() - 1);
+	                   },
+	                   order);
 	for (size_t d = 0; d < usage.size(); ++d)
 		if (last_leaf[d] != no_leaf)
 			usage[d].highest = last_key[last_leaf[d]];
@@ -142,27 +155,35 @@ struct mappings_below {
 	}
 };
 
-// Leaves in the order of their parents: nothing is kept per leaf but its
-// number of entries (a byte a metadata block); the nodes of height 1 are
-// read again to sum them per device.
-std::vector<device_usage> count_by_parents(const io::block_device& dev, std::span<const thin::thin_device> devices,
-                                           uint64_t nr_data_blocks)
+}
+
+std::vector<device_usage> count_device_usage(const io::block_device& dev, std::span<const thin::thin_device> devices,
+                                             uint64_t nr_data_blocks)
 {
-	using leaf = thin::internal_forest::leaf;
+	// Copies from the page cache cost the same in any order, and the
+	// parents' order needs no record per leaf read. Reads that wait for the
+	// disk cost seeks, and the parents' order scatters them (sim-4g.bin on
+	// a loop device: 28 s, against 12 s in block order).
+	using order = thin::internal_forest::leaf_order;
+	order leaves = dev.policy().reads_wait ? order::blocks : order::parents;
 	thin::internal_forest forest(dev, devices);
+	using leaf = thin::internal_forest::leaf;
+	// Nothing is kept per leaf but its number of entries, a byte a metadata
+	// block; the nodes of height 1 are read again to sum them per device.
 	pod_vector<uint8_t> entries(dev.nr_blocks());  // of the leaf at each block
 	std::vector<device_usage> usage(devices.size());
 
 	data_block_uses uses(dev, devices, nr_data_blocks);
 	forest.read_leaves({}, [&](const leaf& l, const pdata::node_view& n) {
 		entries[l.block] = uses.add_leaf(l.block, l.device, l.shared, n);
-	});
+	}, leaves);
 	uses.all_added();
 	if (uses.any_unshared()) {
-		auto lookup = uses.exclusive_counter(usage);
-		forest.read_leaves([&](block_address b) { return forest.leaf_paths(b) == 1 && entries[b]; },
-		                   [&](const leaf& l, const pdata::node_view& n) { ask_each_block(lookup, l.device, n); });
-		lookup.answer_all();
+		uses.count_exclusive(usage, [&](auto& lookup) {
+			forest.read_leaves([&](block_address b) { return forest.leaf_paths(b) == 1 && entries[b]; },
+			                   [&](const leaf& l, const pdata::node_view& n) { ask_each_block(lookup, l.device, n); },
+			                   leaves);
+		});
 	}
 
 	mappings_below below(forest, entries);
@@ -177,58 +198,8 @@ std::vector<device_usage> count_by_parents(const io::block_device& dev, std::spa
 			last_leaf[d] = below.last_below(forest, root.value);
 		}
 	}
-	set_highest(usage, last_leaf, [&](auto want, auto visit) {
-		forest.read_leaves(want, [&](const leaf& l, const pdata::node_view& n) { visit(l.block, n); });
-	});
+	set_highest(usage, last_leaf, forest, leaves);
 	return usage;
-}
-
-// Leaves in block order: a record of each (mapping_forest, 24 bytes and a
-// byte of entries) says which device holds it and what keys it may hold.
-std::vector<device_usage> count_by_blocks(const io::block_device& dev, std::span<const thin::thin_device> devices,
-                                          uint64_t nr_data_blocks)
-{
-	thin::mapping_forest forest(dev, devices);
-	std::vector<uint8_t> entries(forest.nr_leaves());  // by leaf
-	std::vector<device_usage> usage(devices.size());
-
-	data_block_uses uses(dev, devices, nr_data_blocks);
-	forest.read_leaves({}, [&](size_t i, const pdata::node_view& n) {
-		auto l = forest.leaf_at(i);
-		entries[i] = uses.add_leaf(l.block, l.device, l.shared, n);
-	});
-	uses.all_added();
-	if (uses.any_unshared()) {
-		auto lookup = uses.exclusive_counter(usage);
-		forest.read_leaves([&](size_t i) { return !forest.leaf_at(i).shared && entries[i]; },
-		                   [&](size_t i, const pdata::node_view& n) { ask_each_block(lookup, forest.leaf_at(i).device, n); });
-		lookup.answer_all();
-	}
-
-	std::vector<uint32_t> last_leaf(devices.size(), no_leaf);  // by number
-	for (size_t d = 0; d < devices.size(); ++d)
-		forest.device_leaves(d, [&](size_t i) {
-			usage[d].mapped += entries[i];
-			if (entries[i])
-				last_leaf[d] = static_cast<uint32_t>(i);
-		});
-	set_highest(usage, last_leaf, [&](auto want, auto visit) { forest.read_leaves(want, visit); });
-	return usage;
-}
-
-}
-
-std::vector<device_usage> count_device_usage(const io::block_device& dev, std::span<const thin::thin_device> devices,
-                                             uint64_t nr_data_blocks)
-{
-	// Copies from the page cache cost the same in any order; reads that
-	// wait for the disk cost seeks, and the parents' order scatters the
-	// leaves (sim-4g.bin on a loop device: 28 s in the parents' order, 12 s
-	// in block order; from the page cache the same; peak memory 26 and 45
-	// MiB).
-	if (dev.policy().reads_wait)
-		return count_by_blocks(dev, devices, nr_data_blocks);
-	return count_by_parents(dev, devices, nr_data_blocks);
 }
 
 }

@@ -4,10 +4,10 @@
 // once to tally each data block's uses (never, once, more: two bits a
 // block, in batches per chunk), once to ask which of its blocks are used
 // once. Each device's last leaf holding mappings is read a third time for
-// its highest key. From the page cache the leaves are read in the order of
-// their parents and nothing is kept per leaf but its number of entries (a
-// byte a metadata block); where reads wait for the disk, in block order,
-// with a record of 25 bytes per leaf (see count_device_usage).
+// its highest key. Nothing is kept per leaf but its number of entries (a
+// byte a metadata block). From the page cache the leaves are read in the
+// order of their parents; where reads wait for the disk, in block order, a
+// window of blocks at a time (see count_device_usage).
 // A block is exclusive to a device when it is mapped exactly once in the
 // whole pool, as 0.9.0 counts it (a block a device maps twice is shared).
 #pragma once

@@ -193,42 +193,79 @@ void internal_forest::read_bottom_nodes(const std::function<void(size_t, const p
 	});
 }
 
+std::vector<std::pair<block_address, block_address>> internal_forest::leaf_windows(
+    const std::function<bool(block_address)>& want, size_t min_window) const
+{
+	auto wanted = [&](block_address b) { return leaf_paths(b) && (!want || want(b)); };
+	size_t nr_wanted = 0;
+	for (block_address b = 0; b < dev_.nr_blocks(); ++b)
+		nr_wanted += wanted(b);
+	size_t per_window = std::max({min_window, (nr_wanted + max_windows - 1) / max_windows, size_t(1)});
+
+	std::vector<std::pair<block_address, block_address>> windows;
+	block_address first = 0;
+	size_t in_window = 0;
+	for (block_address b = 0; b < dev_.nr_blocks(); ++b)
+		if (wanted(b) && ++in_window == per_window) {
+			windows.emplace_back(first, b + 1);
+			first = b + 1;
+			in_window = 0;
+		}
+	if (in_window)
+		windows.emplace_back(first, dev_.nr_blocks());
+	return windows;
+}
+
 void internal_forest::read_leaves(const std::function<bool(block_address)>& want,
-                                  const std::function<void(const leaf&, const pdata::node_view&)>& visit) const
+                                  const std::function<void(const leaf&, const pdata::node_view&)>& visit,
+                                  leaf_order order, size_t min_window) const
 {
 	pod_vector<uint64_t> taken((dev_.nr_blocks() + 63) / 64);  // a bit a block: leaves met already
-	std::vector<leaf_to_read> slice;
+	std::vector<leaf_to_read> chosen;
 	io::read_ahead_buffers buffers;
-	auto read_slice = [&] {
-		std::sort(slice.begin(), slice.end(), [](const leaf_to_read& a, const leaf_to_read& b) {
+	auto read_chosen = [&] {
+		std::sort(chosen.begin(), chosen.end(), [](const leaf_to_read& a, const leaf_to_read& b) {
 			return a.block < b.block;
 		});
-		read_mapping_leaves(dev_, devices_, slice, buffers, [&](const leaf_to_read& l, const pdata::node_view& n) {
-			visit({l.block, l.device, l.shared}, n);
+		for (size_t first = 0; first < chosen.size(); first += forest_slice_blocks) {
+			auto slice = std::span(chosen).subspan(first, std::min(forest_slice_blocks, chosen.size() - first));
+			read_mapping_leaves(dev_, devices_, slice, buffers, [&](const leaf_to_read& l, const pdata::node_view& n) {
+				visit({l.block, l.device, l.shared}, n);
+			});
+		}
+		chosen.clear();
+	};
+	// Chooses the leaves in blocks [lo, hi) met for the first time, each
+	// with its first parent's keys and device; read_chosen() once
+	// `read_at` are chosen.
+	auto choose = [&](block_address lo, block_address hi, size_t read_at) {
+		auto take = [&](uint32_t b, const pdata::key_range& keys, uint32_t device) {
+			uint64_t bit = uint64_t(1) << (b & 63);
+			if (b < lo || b >= hi || (taken[b >> 6] & bit))
+				return;
+			taken[b >> 6] |= bit;
+			if (want && !want(b))
+				return;
+			chosen.emplace_back(b, keys, device, leaf_paths(b) > 1);
+			if (chosen.size() == read_at)
+				read_chosen();
+		};
+		for (uint32_t d = 0; d < roots_.size(); ++d)
+			if (roots_[d].leaf)
+				take(roots_[d].value, {}, d);
+		read_bottom_nodes([&](size_t p, const pdata::node_view& n) {
+			const node& x = nodes_[p];
+			for (uint32_t c = 0; c < n.nr_entries(); ++c)
+				take(static_cast<uint32_t>(n.child(c)), pdata::child_key_range(n, c, x.keys()), x.device);
 		});
-		slice.clear();
+		read_chosen();
 	};
-	auto take = [&](uint32_t b, const pdata::key_range& keys, uint32_t device) {
-		uint64_t bit = uint64_t(1) << (b & 63);
-		if (taken[b >> 6] & bit)
-			return;
-		taken[b >> 6] |= bit;
-		if (want && !want(b))
-			return;
-		slice.emplace_back(b, keys, device, leaf_paths(b) > 1);
-		if (slice.size() == forest_slice_blocks)
-			read_slice();
-	};
-	for (uint32_t d = 0; d < roots_.size(); ++d)
-		if (roots_[d].leaf)
-			take(roots_[d].value, {}, d);
-	read_bottom_nodes([&](size_t p, const pdata::node_view& n) {
-		const node& x = nodes_[p];
-		for (uint32_t c = 0; c < n.nr_entries(); ++c)
-			take(static_cast<uint32_t>(n.child(c)), pdata::child_key_range(n, c, x.keys()), x.device);
-	});
-	if (!slice.empty())
-		read_slice();
+
+	if (order == leaf_order::parents)
+		choose(0, dev_.nr_blocks(), forest_slice_blocks);
+	else
+		for (auto [lo, hi] : leaf_windows(want, min_window))
+			choose(lo, hi, SIZE_MAX);
 }
 
 }

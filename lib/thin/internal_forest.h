@@ -5,11 +5,11 @@
 // shared subtree once, in memory that grows with the internal nodes (about
 // one node in a hundred) rather than with the leaves (thin_ls). Internal
 // nodes are read one height at a time with sorted batched reads. Leaves are
-// read in the order of their parents, a slice at a time, each slice sorted
-// by block, and checked against the keys their first parent gives them:
-// copies from the page cache cost the same in any order, but from a disk
-// the slices' scattered reads cost seeks (mapping_forest, with a record per
-// leaf, reads them in block order).
+// checked against the keys their first parent gives them, and read either
+// in the order of their parents, a slice at a time, each slice sorted by
+// block (copies from the page cache cost the same in any order), or in
+// block order, a window of blocks at a time, the nodes of height 1 read
+// again for each window (reads from a disk cost seeks when scattered).
 #pragma once
 
 #include <cstdint>
@@ -18,12 +18,14 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/pod_vector.h"
 #include "io/block_device.h"
 #include "pdata/btree_node.h"
 #include "pdata/key_range.h"
+#include "thin/mapping_leaf_reader.h"
 #include "thin/metadata_reader.h"
 
 namespace thinmeta::thin {
@@ -54,6 +56,19 @@ public:
 		uint32_t value = 0;
 		bool leaf = false;
 	};
+
+	// The order in which read_leaves() hands out the leaves.
+	enum class leaf_order {
+		parents,  // a slice at a time in their parents' order; within a slice by block
+		blocks,   // ascending blocks
+	};
+
+	// Leaves read in block order hold a record each until their window of
+	// blocks is read: windows hold this many leaves or more, and there are
+	// at most max_windows of them, so the nodes of height 1 are read again
+	// a few times at most (a hundredth of the leaves each time).
+	static constexpr size_t min_window_leaves = 4 * forest_slice_blocks;
+	static constexpr size_t max_windows = 8;
 
 	// A leaf as read_leaves() hands it out.
 	struct leaf {
@@ -86,11 +101,12 @@ public:
 	void read_bottom_nodes(const std::function<void(size_t, const pdata::node_view&)>& visit) const;
 
 	// Reads once each distinct leaf that want(block) selects (every leaf
-	// when it is empty), checks it, and calls visit(leaf, node). Leaves come
-	// a slice at a time in the order of their parents, in block order within
-	// a slice; devices whose root is a leaf come first.
+	// when it is empty), checks it, and calls visit(leaf, node), in the
+	// order asked for; in the parents' order, devices whose root is a leaf
+	// come first. min_window: min_window_leaves, or fewer to test windows.
 	void read_leaves(const std::function<bool(block_address)>& want,
-	                 const std::function<void(const leaf&, const pdata::node_view&)>& visit) const;
+	                 const std::function<void(const leaf&, const pdata::node_view&)>& visit,
+	                 leaf_order order = leaf_order::parents, size_t min_window = min_window_leaves) const;
 
 private:
 	// An internal node (index) or a leaf (block).
@@ -105,6 +121,11 @@ private:
 	void add_path(node_ref r, uint32_t paths);
 	uint32_t tree_height(block_address root, uint32_t device);
 	void read_level(std::vector<uint32_t> level);
+	// Ranges of blocks [first, second) cutting the leaves that want selects
+	// into at most max_windows windows of at least min_window leaves (the
+	// last may hold fewer).
+	std::vector<std::pair<block_address, block_address>> leaf_windows(
+	    const std::function<bool(block_address)>& want, size_t min_window) const;
 	[[noreturn]] void damaged(uint32_t device, block_address b, const pdata::key_range& keys,
 	                          const std::string& what) const;
 

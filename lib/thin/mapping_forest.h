@@ -1,10 +1,10 @@
 // The bottom-level mapping trees of many devices read as one forest, each
 // distinct node once, with a record of each distinct leaf. Snapshots share
-// subtrees; tools that need every device's view (thin_rmap, and thin_ls
-// where reads wait for the disk) read a shared subtree once instead of once
-// per device. The internal nodes are an
-// internal_forest; the leaves are then numbered in block order and handed
-// out in that order, so that per-leaf tables can be kept beside the forest.
+// subtrees; a tool that needs every device's view with a table per leaf
+// (thin_rmap) reads a shared subtree once instead of once per device. The
+// internal nodes are an internal_forest; the leaves are then numbered in
+// block order and handed out in that order, so that per-leaf tables can be
+// kept beside the forest.
 // The forest knows how many device paths reach each leaf (one, or more:
 // shared), which device an unshared leaf belongs to, and each device's
 // leaves in key order. A leaf costs 24 bytes and a word in its parent's

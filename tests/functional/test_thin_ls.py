@@ -129,6 +129,17 @@ class LsOfRestoredPools(LsTestCase):
         self.assertFails(ls("-o", "DEV,mapped", image), "unknown field 'mapped'")
         self.assertFails(ls("--format=BLOCKS", image), "unknown field 'BLOCKS'")
 
+    def test_more_devices_than_16_bits_tell_apart(self):
+        # Beyond 65,536 devices the exclusive blocks are asked about with
+        # wider questions; each device's one block is its own.
+        n = (1 << 16) + 2
+        pool = thin_xml.Pool(nr_data_blocks=n, devices=[thin_xml.Device(i, mappings=[(0, i, 0)]) for i in range(n)])
+        image = self.make_image(pool, size=320 << 20)
+        model = {d.dev_id: {v: b for v, b, _ in d.mappings} for d in pool.devices}
+        fields = "DEV,EXCLUSIVE_BLOCKS"
+        self.assertLs(["-o", fields, image], expected_ls(pool, model, fields))
+        self.assertLsFromDisk(["-o", fields, image], expected_ls(pool, model, fields))
+
 
 class LsOfSharedTrees(LsTestCase):
     def test_snapshots_sharing_subtrees(self):

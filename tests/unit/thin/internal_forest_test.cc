@@ -37,9 +37,11 @@ TEST_CASE("internal_forest reads each distinct leaf once and knows which devices
 	REQUIRE(by_block.size() > 10);
 
 	std::vector<block_address> visited;
+	std::map<block_address, internal_forest::leaf> in_parents_order;
 	std::map<uint64_t, std::multiset<uint64_t>> data_by_key;  // of every distinct leaf
 	forest.read_leaves({}, [&](const internal_forest::leaf& l, const pdata::node_view& n) {
 		visited.push_back(l.block);
+		in_parents_order[l.block] = l;
 		REQUIRE(by_block.count(l.block));
 		const mapping_forest::leaf& expected = by_block[l.block];
 		CHECK(l.shared == expected.shared);
@@ -113,4 +115,27 @@ TEST_CASE("internal_forest reads each distinct leaf once and knows which devices
 		if (b % 3 == 1)
 			expected_chosen.push_back(b);
 	CHECK(chosen == expected_chosen);
+
+	// In block order, a window of blocks at a time: the same leaves, each
+	// once with the same device and sharing, ascending throughout, however
+	// the windows cut them.
+	using order = internal_forest::leaf_order;
+	for (size_t window : {size_t(1), size_t(5), internal_forest::min_window_leaves}) {
+		INFO("windows of at least " << window << " leaves");
+		std::vector<block_address> in_order;
+		forest.read_leaves({}, [&](const internal_forest::leaf& l, const pdata::node_view& n) {
+			in_order.push_back(l.block);
+			REQUIRE(in_parents_order.count(l.block));
+			CHECK(l.device == in_parents_order[l.block].device);
+			CHECK(l.shared == in_parents_order[l.block].shared);
+			CHECK(n.is_leaf());
+		}, order::blocks, window);
+		CHECK(in_order == expected_blocks);
+
+		std::vector<block_address> chosen_in_order;
+		forest.read_leaves([](block_address b) { return b % 3 == 1; },
+		                   [&](const internal_forest::leaf& l, const pdata::node_view&) { chosen_in_order.push_back(l.block); },
+		                   order::blocks, window);
+		CHECK(chosen_in_order == expected_chosen);
+	}
 }
