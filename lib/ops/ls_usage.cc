@@ -7,11 +7,13 @@
 #include "base/error.h"
 #include "base/pod_vector.h"
 #include "base/text.h"
+#include "pdata/btree_walk.h"
 #include "pdata/ref_count_batch.h"
 #include "pdata/ref_count_lookup.h"
 #include "pdata/use_tally.h"
 #include "thin/block_time.h"
 #include "thin/internal_forest.h"
+#include "thin/mapping_leaf_reader.h"
 
 namespace thinmeta::ops {
 
@@ -89,43 +91,54 @@ void ask_each_block(Lookup& lookup, uint32_t device, const pdata::node_view& n)
 		lookup.ask(thin::block_time::unpack(n.value64(e)).block, device);
 }
 
-constexpr uint32_t no_leaf = UINT32_MAX;
-
 // Each device's highest mapped block: the last key of the last leaf holding
-// its mappings (last_leaf: a block, or no_leaf). Those few leaves are read
-// again.
-void set_highest(std::vector<device_usage>& usage, const std::vector<uint32_t>& last_leaf,
-                 const thin::internal_forest& forest, thin::internal_forest::leaf_order order)
+// its mappings (last_leaf, by device; none when it maps nothing). Those few
+// leaves are read again, each once, checked against their parent's keys.
+void set_highest(const io::block_device& dev, std::span<const thin::thin_device> devices,
+                 std::vector<device_usage>& usage, const std::vector<std::optional<thin::leaf_to_read>>& last_leaf)
 {
-	std::unordered_map<uint64_t, uint64_t> last_key;  // by block
-	for (uint32_t l : last_leaf)
-		if (l != no_leaf)
-			last_key[l] = 0;
-	forest.read_leaves([&](block_address b) { return last_key.contains(b); },
-	                   [&](const thin::internal_forest::leaf& l, const pdata::node_view& n) {
-		                   last_key[l.block] = n.key(n.nr_entries() - 1);
-	                   },
-	                   order);
+	std::vector<thin::leaf_to_read> leaves;
+	for (const auto& l : last_leaf)
+		if (l)
+			leaves.push_back(*l);
+	auto by_block = [](const thin::leaf_to_read& a, const thin::leaf_to_read& b) { return a.block < b.block; };
+	auto same_block = [](const thin::leaf_to_read& a, const thin::leaf_to_read& b) { return a.block == b.block; };
+	std::sort(leaves.begin(), leaves.end(), by_block);
+	leaves.erase(std::unique(leaves.begin(), leaves.end(), same_block), leaves.end());
+
+	std::unordered_map<block_address, uint64_t> last_key;  // by block
+	io::read_ahead_buffers buffers;
+	thin::read_mapping_leaves(dev, devices, leaves, buffers, [&](const thin::leaf_to_read& l, const pdata::node_view& n) {
+		last_key[l.block] = n.key(n.nr_entries() - 1);
+	});
 	for (size_t d = 0; d < usage.size(); ++d)
-		if (last_leaf[d] != no_leaf)
-			usage[d].highest = last_key[last_leaf[d]];
+		if (last_leaf[d])
+			usage[d].highest = last_key[last_leaf[d]->block];
 }
 
 // The mappings below each internal node, and the last leaf below a node of
 // height 1 that holds any, from the entries of each leaf (by block).
 struct mappings_below {
-	std::vector<uint64_t> count;      // by node
-	std::vector<uint32_t> last_leaf;  // by node of height 1: a block, or no_leaf
+	std::vector<uint64_t> count;  // by node
+	// By node of height 1: its last child holding mappings, with the keys
+	// the node gives it; none if no child holds any.
+	std::vector<std::optional<thin::leaf_to_read>> last_leaf;
 
 	mappings_below(const thin::internal_forest& forest, const pod_vector<uint8_t>& entries)
-	    : count(forest.nr_nodes()), last_leaf(forest.nr_nodes(), no_leaf)
+	    : count(forest.nr_nodes()), last_leaf(forest.nr_nodes())
 	{
 		forest.read_bottom_nodes([&](size_t p, const pdata::node_view& n) {
+			std::optional<uint32_t> last;
 			for (uint32_t c = 0; c < n.nr_entries(); ++c) {
-				block_address b = n.child(c);
-				count[p] += entries[b];
-				if (entries[b])
-					last_leaf[p] = static_cast<uint32_t>(b);
+				count[p] += entries[n.child(c)];
+				if (entries[n.child(c)])
+					last = c;
+			}
+			if (last) {
+				const thin::internal_forest::node& x = forest.node_at(p);
+				block_address b = n.child(*last);
+				last_leaf[p].emplace(static_cast<uint32_t>(b), pdata::child_key_range(n, *last, x.keys()), x.device,
+				                     forest.leaf_paths(b) > 1);
 			}
 		});
 		// A node's children are one height lower: sum from the bottom up.
@@ -142,11 +155,11 @@ struct mappings_below {
 		}
 	}
 
-	// The last leaf holding mappings below node i, or no_leaf.
-	uint32_t last_below(const thin::internal_forest& forest, uint32_t i) const
+	// The last leaf holding mappings below node i, or none.
+	std::optional<thin::leaf_to_read> last_below(const thin::internal_forest& forest, uint32_t i) const
 	{
 		if (!count[i])
-			return no_leaf;
+			return std::nullopt;
 		while (forest.node_at(i).height > 1) {
 			auto below = forest.children(i);
 			i = *std::find_if(below.rbegin(), below.rend(), [&](uint32_t c) { return count[c] > 0; });
@@ -188,18 +201,19 @@ std::vector<device_usage> count_device_usage(const io::block_device& dev, std::s
 	}
 
 	mappings_below below(forest, entries);
-	std::vector<uint32_t> last_leaf(devices.size(), no_leaf);  // by block
-	for (size_t d = 0; d < devices.size(); ++d) {
+	std::vector<std::optional<thin::leaf_to_read>> last_leaf(devices.size());  // by device
+	for (uint32_t d = 0; d < devices.size(); ++d) {
 		auto root = forest.root_of(d);
 		if (root.leaf) {
 			usage[d].mapped = entries[root.value];
-			last_leaf[d] = entries[root.value] ? root.value : no_leaf;
+			if (entries[root.value])
+				last_leaf[d].emplace(root.value, pdata::key_range{}, d, forest.leaf_paths(root.value) > 1);
 		} else {
 			usage[d].mapped = below.count[root.value];
 			last_leaf[d] = below.last_below(forest, root.value);
 		}
 	}
-	set_highest(usage, last_leaf, forest, leaves);
+	set_highest(dev, devices, usage, last_leaf);
 	return usage;
 }
 
